@@ -1,0 +1,105 @@
+"""The run config: one YAML file per experiment, every field typed and documented.
+
+`load_config(path, overrides)` reads YAML, applies `key=value` overrides (dotted keys for nested
+sections), resolves the task (a built-in name, a YAML path, or an inline mapping) and checks
+everything, raising one `ConfigError` naming the key. Later stages add their own sections here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+from rlhf.config_loader import dump_yaml, from_dict, option, read_yaml, set_dotted, to_dict
+from rlhf.errors import ConfigError
+from rlhf.models import ModelConfig, context_length
+from rlhf.prompts import PromptSource
+from rlhf.tasks import Task, resolve_task_spec
+
+
+@dataclass
+class GenerationSettings:
+    temperature: Optional[float] = option(None, help="Sampling temperature; unset: the task's.")
+    top_k: Optional[int] = option(None, help="Top-k sampling (0 off); unset: the task's.")
+    top_p: Optional[float] = option(None, help="Nucleus sampling mass (1.0 off); unset: the task's.")
+    max_new_tokens: Optional[int] = option(None, help="Tokens to sample per continuation; unset: the task's response_length.")
+    num_samples: int = option(1, help="Continuations per prompt.")
+    batch_size: int = option(16, help="Prompts per generation batch.")
+    num_prompts: Optional[int] = option(None, help="Use only the first N prompts of the split; unset: all.")
+    split: Literal["train", "eval"] = option("eval", help="Prompt split to continue.")
+    truncate: bool = option(True, help="Apply the task's truncation rule to each continuation.")
+
+    def problems(self):
+        if self.temperature is not None and self.temperature <= 0:
+            yield "temperature", f"must be positive, got {self.temperature}"
+        if self.top_k is not None and self.top_k < 0:
+            yield "top_k", f"must be 0 (off) or positive, got {self.top_k}"
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            yield "top_p", f"must be in (0, 1], got {self.top_p}"
+        for name in ("max_new_tokens", "num_samples", "batch_size", "num_prompts"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                yield name, f"must be positive, got {value}"
+
+
+@dataclass
+class Config:
+    name: str = option("default", help="Run name; the run directory is output_dir/name.")
+    output_dir: str = option("runs", help="Folder holding one directory per run.")
+    seed: int = option(0, help="Random seed of every stage.")
+    model: ModelConfig = option(factory=ModelConfig, help="The base model (policy initialisation and reference).")
+    task: Task = option(factory=lambda: _default_task(), help="Task: a built-in name, a task YAML path, or a mapping.")
+    prompts: Optional[PromptSource] = option(None, help="Prompt source; unset: the task's default source.")
+    generation: GenerationSettings = option(factory=GenerationSettings, help="Settings of `rlhf generate`.")
+
+    def problems(self):
+        if not self.name or "/" in self.name or self.name in (".", ".."):
+            yield "name", f"must be a plain folder name, got {self.name!r}"
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir).expanduser() / self.name
+
+    @property
+    def prompt_source(self) -> PromptSource:
+        return self.prompts if self.prompts is not None else self.task.prompts
+
+
+def _default_task() -> Task:
+    from rlhf.tasks import load_task
+
+    return load_task("sentiment")
+
+
+def load_config(path: Optional[str] = None, overrides: list[tuple[str, object]] = ()) -> Config:
+    """The checked config from an optional YAML file plus (dotted key, value) overrides."""
+    data = read_yaml(path) if path else {}
+    data.setdefault("task", "sentiment")
+    for key, value in overrides:
+        set_dotted(data, key, value)
+    data["task"] = resolve_task_spec(data["task"])
+    data["task"].pop("base", None)
+    return from_dict(Config, data)
+
+
+def check_against_model(config: Config, model_config) -> None:
+    """Problems only the model can reveal: queries plus responses longer than its context."""
+    limit = context_length(model_config)
+    total = config.task.query_length + config.task.response_length
+    if limit is not None and total > limit:
+        raise ConfigError(
+            "task.response_length",
+            f"query_length {config.task.query_length} + response_length {config.task.response_length} = {total} "
+            f"tokens exceeds the model's context of {limit} tokens",
+        )
+    new_tokens = config.generation.max_new_tokens
+    if limit is not None and new_tokens is not None and config.task.query_length + new_tokens > limit:
+        raise ConfigError(
+            "generation.max_new_tokens",
+            f"query_length {config.task.query_length} + {new_tokens} new tokens exceeds the model's context of {limit} tokens",
+        )
+
+
+def config_yaml(config: Config) -> str:
+    return dump_yaml(to_dict(config))

@@ -1,0 +1,293 @@
+"""Prompt sources: where queries come from, returned as `datasets` splits.
+
+Sources are a hub dataset (where the hub is reachable), local plain text (cut into excerpts of
+whole sentences, like the paper's BookCorpus excerpts), JSONL, CSV or Parquet with configurable
+field names, or the small demo set shipped in `rlhf/data/`. Every record gets a stable `id`; the
+train/eval split is a hash of that id, so it does not move when rows are added or reordered.
+Bad rows are counted by reason and reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Literal, Optional
+
+import datasets
+
+from rlhf.config_loader import option
+from rlhf.errors import DataError
+
+DATA_DIR = Path(__file__).parent / "data"
+DEMO_SETS = {"stories": DATA_DIR / "demo_stories.jsonl", "documents": DATA_DIR / "demo_documents.jsonl"}
+# The demo documents name their columns for the summarisation tasks' templates.
+DEMO_FIELDS = {"documents": {"document": "document", "reference": "summary"}}
+SUFFIX_KINDS = {".txt": "text", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+
+
+@dataclass
+class PromptSource:
+    kind: Literal["auto", "demo", "hub", "text", "jsonl", "csv", "parquet"] = option(
+        "auto", help="Source type; auto: from the path (a folder or .txt: text; .jsonl, .csv, .parquet; else a hub name)."
+    )
+    path: Optional[str] = option(None, help="File, folder or glob; the hub dataset name; or the demo set (stories, documents).")
+    hub_config: Optional[str] = option(None, help="Hub dataset configuration name.")
+    hub_split: str = option("train", help="Hub dataset split to read.")
+    fields: dict[str, str] = option(
+        factory=dict, help="Map of query-template field -> source column (dotted for nested columns, e.g. info.post)."
+    )
+    id_field: Optional[str] = option(None, help="Column holding a stable row id; unset: file name and row number.")
+    encoding: str = option("utf-8", help="Text encoding of local files.")
+    eval_fraction: float = option(0.1, help="Share of prompts held out for evaluation (by a hash of the id).")
+    split_seed: int = option(0, help="Salt of the train/eval hash; change it to draw another split.")
+    max_rows: Optional[int] = option(None, help="Read at most this many rows (before filtering).")
+
+    def problems(self):
+        if not 0 <= self.eval_fraction < 1:
+            yield "eval_fraction", f"must be in [0, 1), got {self.eval_fraction}"
+        if self.max_rows is not None and self.max_rows <= 0:
+            yield "max_rows", f"must be positive, got {self.max_rows}"
+        if self.kind == "demo" and self.path not in DEMO_SETS:
+            yield "path", f"the demo set is one of {', '.join(DEMO_SETS)}, got {self.path!r}"
+        if self.kind in ("text", "jsonl", "csv", "parquet") and not _local_files(self.path):
+            yield "path", f"no such file or folder: {self.path}"
+
+
+@dataclass
+class PromptReport:
+    """What reading a source kept and what it skipped, by reason."""
+
+    source: str
+    kept: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        text = f"{self.source}: {self.kept} prompts"
+        if self.skipped:
+            reasons = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common())
+            text += f"; skipped {sum(self.skipped.values())} bad rows ({reasons})"
+        return text
+
+
+def load_prompts(
+    source: PromptSource,
+    needed: list[str],
+    optional: Iterable[str] = (),
+    count_tokens: Optional[Callable[[list[str]], list[int]]] = None,
+    max_tokens: Optional[int] = None,
+) -> tuple[datasets.DatasetDict, PromptReport]:
+    """Read `source` into `train` and `eval` splits holding `id` plus the `needed` fields.
+
+    `count_tokens` and `max_tokens` size the excerpts of plain-text sources (the task's tokenizer
+    and query length).
+    """
+    kind = resolve_kind(source)
+    report = PromptReport(source=f"{kind}:{source.path}")
+    if kind == "text":
+        if count_tokens is None or max_tokens is None:
+            raise DataError("plain-text prompt sources need a tokenizer and a query length to cut excerpts")
+        raw = _text_rows(source, count_tokens, max_tokens, report)
+        columns = {"text": "text"}
+    else:
+        raw = _rows(kind, source, report)
+        columns = {**DEMO_FIELDS.get(source.path, {}), **source.fields} if kind == "demo" else source.fields
+    records = []
+    for i, row in enumerate(raw):
+        if source.max_rows is not None and i >= source.max_rows:
+            break
+        record = _record(row, i, source, needed, optional, columns, report)
+        if record is not None:
+            records.append(record)
+    report.kept = len(records)
+    return _split(records, source), report
+
+
+def resolve_kind(source: PromptSource) -> str:
+    if source.kind != "auto":
+        return source.kind
+    if source.path is None:
+        raise DataError("the prompt source has no path: set prompts.path (a file, folder, glob or hub dataset name)")
+    files = _local_files(source.path)
+    if files:
+        kinds = {SUFFIX_KINDS.get(Path(f).suffix.lower(), "text") for f in files}
+        if len(kinds) > 1:
+            raise DataError(f"prompts.path {source.path} mixes file types ({', '.join(sorted(kinds))}): set prompts.kind")
+        return kinds.pop()
+    if _looks_local(source.path):
+        raise DataError(f"prompts.path: no such file or folder: {source.path}")
+    return "hub"
+
+
+def _looks_local(path: str) -> bool:
+    """Hub names are `name` or `owner/name`; anything else that does not exist is a missing file."""
+    return path.startswith((".", "/", "~")) or Path(path).suffix.lower() in SUFFIX_KINDS or path.count("/") > 1
+
+
+def _local_files(path: Optional[str]) -> list[str]:
+    if not path:
+        return []
+    p = Path(path).expanduser()
+    if p.is_dir():
+        return sorted(str(f) for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+    if p.is_file():
+        return [str(p)]
+    return sorted(glob.glob(str(p)))
+
+
+def _rows(kind: str, source: PromptSource, report: PromptReport) -> Iterator[dict]:
+    if kind == "demo":
+        yield from _jsonl_rows([str(DEMO_SETS[source.path])], "utf-8", report)
+    elif kind == "jsonl":
+        yield from _jsonl_rows(_local_files(source.path), source.encoding, report)
+    elif kind in ("csv", "parquet"):
+        for path in _local_files(source.path):
+            yield from _table_rows(kind, path)
+    elif kind == "hub":
+        yield from _hub_rows(source)
+    else:
+        raise DataError(f"unknown prompt source kind: {kind}")
+
+
+def _jsonl_rows(paths: list[str], encoding: str, report: PromptReport) -> Iterator[dict]:
+    for path in paths:
+        with open(path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    text = line.decode(encoding)
+                except UnicodeDecodeError:
+                    report.skipped["wrong encoding"] += 1
+                    continue
+                if not text.strip():
+                    continue
+                try:
+                    row = json.loads(text)
+                except json.JSONDecodeError:
+                    report.skipped["not valid JSON"] += 1
+                    continue
+                if not isinstance(row, dict):
+                    report.skipped["not a JSON object"] += 1
+                    continue
+                row.setdefault("__id__", f"{Path(path).stem}:{n}")
+                yield row
+
+
+def _table_rows(kind: str, path: str) -> Iterator[dict]:
+    reader = datasets.Dataset.from_csv if kind == "csv" else datasets.Dataset.from_parquet
+    try:
+        table = reader(path, keep_in_memory=True)
+    except Exception as exc:  # pyarrow and pandas raise many types for a broken file
+        raise DataError(f"cannot read {kind} file {path}: {str(exc).splitlines()[0]}") from None
+    for n, row in enumerate(table, 1):
+        row["__id__"] = f"{Path(path).stem}:{n}"
+        yield row
+
+
+def _hub_rows(source: PromptSource) -> Iterator[dict]:
+    try:
+        table = datasets.load_dataset(source.path, source.hub_config, split=source.hub_split)
+    except Exception as exc:  # offline, unknown name, missing config: all end the same way for the user
+        raise DataError(
+            f"cannot load hub dataset '{source.path}' ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}). "
+            "Without the hub, use a local file (prompts.path=FILE.txt|.jsonl|.csv|.parquet) "
+            "or the built-in demo set (prompts.kind=demo prompts.path=stories|documents)."
+        ) from None
+    for n, row in enumerate(table):
+        row["__id__"] = f"{source.path}:{source.hub_split}:{n}"
+        yield row
+
+
+def _text_rows(source, count_tokens, max_tokens: int, report: PromptReport) -> Iterator[dict]:
+    for path in _local_files(source.path):
+        text = _decode_lines(Path(path).read_bytes(), source.encoding, report)
+        sentences = split_sentences(text)
+        lengths = count_tokens([" " + s for s in sentences]) if sentences else []
+        for n, excerpt in enumerate(_excerpts(sentences, lengths, max_tokens, report)):
+            yield {"text": excerpt, "__id__": f"{Path(path).stem}:{n}"}
+
+
+def _decode_lines(data: bytes, encoding: str, report: PromptReport) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        lines = []
+        for line in data.split(b"\n"):
+            try:
+                lines.append(line.decode(encoding))
+            except UnicodeDecodeError:
+                report.skipped["wrong encoding"] += 1
+                lines.append("")
+        return "\n".join(lines)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of prose, joined across line wraps; headings without end punctuation are dropped."""
+    sentences = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        paragraph = " ".join(paragraph.split())
+        if not paragraph or not re.search(r"[.!?][\"')\]]*$", paragraph):
+            continue
+        sentences.extend(s for s in SENTENCE_END.split(paragraph) if s)
+    return sentences
+
+
+def _excerpts(sentences: list[str], lengths: list[int], max_tokens: int, report: PromptReport) -> Iterator[str]:
+    """Consecutive whole sentences, as many as fit in max_tokens; at least half of it full."""
+    current, used = [], 0
+    for sentence, n in zip(sentences, lengths):
+        if n > max_tokens:
+            report.skipped["sentence longer than the query"] += 1
+            current, used = [], 0
+            continue
+        if used + n > max_tokens:
+            if used >= max_tokens // 2:
+                yield " ".join(current)
+            current, used = [], 0
+        current.append(sentence)
+        used += n
+    if current and used >= max_tokens // 2:
+        yield " ".join(current)
+
+
+def _get(row: dict, column: str):
+    value = row
+    for part in column.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _record(row, index, source, needed, optional, columns, report) -> Optional[dict]:
+    record = {}
+    for name in list(needed) + [o for o in optional if o not in needed]:
+        value = _get(row, columns.get(name, name))
+        if name in needed and value is None:
+            report.skipped[f"no field '{columns.get(name, name)}'"] += 1
+            return None
+        if name in needed and (not isinstance(value, str) or not value.strip()):
+            report.skipped["empty" if isinstance(value, str) else "not text"] += 1
+            return None
+        record[name] = value.strip() if isinstance(value, str) else None
+    record["id"] = str(_get(row, source.id_field)) if source.id_field else row["__id__"]
+    return record
+
+
+def _split(records: list[dict], source: PromptSource) -> datasets.DatasetDict:
+    def is_eval(record_id: str) -> bool:
+        digest = hashlib.sha1(f"{source.split_seed}:{record_id}".encode()).hexdigest()
+        return int(digest[:8], 16) % 10_000 < source.eval_fraction * 10_000
+
+    columns = list(records[0]) if records else ["id"]
+    parts = {"train": [], "eval": []}
+    for record in records:
+        parts["eval" if is_eval(record["id"]) else "train"].append(record)
+    return datasets.DatasetDict(
+        {name: datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in columns})
+         for name, rows in parts.items()}
+    )

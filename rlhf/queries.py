@@ -1,0 +1,60 @@
+"""Queries: prompt records formatted by the task and tokenised to fit its query length.
+
+Where a query is too long, the task's `truncate_field` (the document of a summary task) is
+shortened from its end until the whole query fits, so the template's suffix ("TL;DR:") survives.
+Without a truncate field, a too-long prompt is skipped and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from rlhf.prompts import PromptReport
+from rlhf.tasks import Task
+
+
+@dataclass
+class Query:
+    id: str
+    text: str
+    input_ids: list[int]
+    reference: Optional[str] = None
+
+
+def build_queries(task: Task, records: Iterable[dict], tokenizer, report: Optional[PromptReport] = None) -> list[Query]:
+    queries = []
+    for record in records:
+        ids = _fit(task, dict(record), tokenizer)
+        if ids is None:
+            if report is not None:
+                report.skipped["longer than the query length"] += 1
+            continue
+        reference = record.get(task.reference_field) if task.reference_field else None
+        queries.append(Query(id=record["id"], text=tokenizer.decode(ids), input_ids=ids, reference=reference))
+    return queries
+
+
+def encode(tokenizer, text: str) -> list[int]:
+    # No BOS/EOS: the paper's GPT-2 queries are raw text tokens, and the response continues them directly.
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _fit(task: Task, record: dict, tokenizer) -> Optional[list[int]]:
+    ids = encode(tokenizer, task.format_query(record))
+    if len(ids) <= task.query_length:
+        return ids
+    field = task.truncate_field
+    if field is None:
+        return None
+    field_ids = encode(tokenizer, record[field])
+    overhead = len(ids) - len(field_ids)
+    keep = task.query_length - overhead
+    # Token merges at the cut can change the count by a token or two; shorten until it fits.
+    while keep > 0:
+        record[field] = tokenizer.decode(field_ids[:keep]).rstrip()
+        ids = encode(tokenizer, task.format_query(record))
+        if len(ids) <= task.query_length:
+            return ids
+        keep -= max(1, len(ids) - task.query_length)
+    return None

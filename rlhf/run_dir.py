@@ -1,0 +1,52 @@
+"""The run directory: one folder per experiment, written atomically.
+
+Every artifact is written under a temporary name and renamed into place, so a crash never leaves
+a half-written file that a later stage would read. A finished artifact is not overwritten unless
+the caller says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from rlhf.errors import RLHFError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, overwrite: bool = True):
+    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise RLHFError(f"{path} already exists; pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_text(path: str | Path, text: str, overwrite: bool = True) -> Path:
+    with atomic_path(path, overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_jsonl(path: str | Path, rows, overwrite: bool = True) -> Path:
+    import json
+
+    with atomic_path(path, overwrite) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return Path(path)
+
+
+def write_config(run_dir: Path, config_text: str) -> Path:
+    """The resolved config, exactly as run, at run_dir/config.yaml."""
+    return write_text(Path(run_dir) / "config.yaml", config_text)
