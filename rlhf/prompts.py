@@ -2,8 +2,9 @@
 
 Sources are a hub dataset (where the hub is reachable), local plain text (cut into excerpts of
 whole sentences, like the paper's BookCorpus excerpts), JSONL, CSV or Parquet with configurable
-field names, or the small demo set shipped in `rlhf/data/`. Every record gets a stable `id`; the
-train/eval split is a hash of that id, so it does not move when rows are added or reordered.
+field names, or the small demo set shipped in `rlhf/data/`. Every record gets an `id` (its own id
+column where it has one); the train/eval split is a hash of that id, so with real ids it does not
+move when rows are added or reordered.
 Bad rows are counted by reason and reported, never fatal.
 """
 
@@ -28,7 +29,11 @@ DEMO_SETS = {"stories": DATA_DIR / "demo_stories.jsonl", "documents": DATA_DIR /
 # The demo documents name their columns for the summarisation tasks' templates.
 DEMO_FIELDS = {"documents": {"document": "document", "reference": "summary"}}
 SUFFIX_KINDS = {".txt": "text", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+# A sentence ends at . ! or ? (plus closing quotes or brackets) followed by space and a capital:
+# '"Oh!" said she' stays one sentence, the closing quote stays with its sentence, and titles
+# such as 'Mr.' end nothing.
+TITLES = "".join(rf"(?<!\b{t}\.)" for t in ("Mr", "Mrs", "Ms", "Dr", "St", "Col", "Capt", "Rev", "Sir"))
+SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))" + TITLES + r"\s+(?=[\"'(\[]?[A-Z])")
 
 
 @dataclass
@@ -42,7 +47,9 @@ class PromptSource:
     fields: dict[str, str] = option(
         factory=dict, help="Map of query-template field -> source column (dotted for nested columns, e.g. info.post)."
     )
-    id_field: Optional[str] = option(None, help="Column holding a stable row id; unset: file name and row number.")
+    id_field: Optional[str] = option(
+        None, help="Column holding a stable row id; unset: an `id` column if there is one, else file name and row number."
+    )
     encoding: str = option("utf-8", help="Text encoding of local files.")
     eval_fraction: float = option(0.1, help="Share of prompts held out for evaluation (by a hash of the id).")
     split_seed: int = option(0, help="Salt of the train/eval hash; change it to draw another split.")
@@ -105,7 +112,8 @@ def load_prompts(
         if record is not None:
             records.append(record)
     report.kept = len(records)
-    return _split(records, source), report
+    columns = ["id", *needed, *(o for o in optional if o not in needed)]
+    return _split(records, columns, source), report
 
 
 def resolve_kind(source: PromptSource) -> str:
@@ -134,7 +142,8 @@ def _local_files(path: Optional[str]) -> list[str]:
         return []
     p = Path(path).expanduser()
     if p.is_dir():
-        return sorted(str(f) for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        # Only prompt files: a corpus folder often holds licence notes and readmes beside the text.
+        return sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIX_KINDS)
     if p.is_file():
         return [str(p)]
     return sorted(glob.glob(str(p)))
@@ -189,6 +198,9 @@ def _table_rows(kind: str, path: str) -> Iterator[dict]:
 
 
 def _hub_rows(source: PromptSource) -> Iterator[dict]:
+    from rlhf.hub import use_offline_mode_if_unreachable
+
+    use_offline_mode_if_unreachable()
     try:
         table = datasets.load_dataset(source.path, source.hub_config, split=source.hub_split)
     except Exception as exc:  # offline, unknown name, missing config: all end the same way for the user
@@ -242,6 +254,8 @@ def _excerpts(sentences: list[str], lengths: list[int], max_tokens: int, report:
     for sentence, n in zip(sentences, lengths):
         if n > max_tokens:
             report.skipped["sentence longer than the query"] += 1
+            if used >= max_tokens // 2:
+                yield " ".join(current)
             current, used = [], 0
             continue
         if used + n > max_tokens:
@@ -274,16 +288,24 @@ def _record(row, index, source, needed, optional, columns, report) -> Optional[d
             report.skipped["empty" if isinstance(value, str) else "not text"] += 1
             return None
         record[name] = value.strip() if isinstance(value, str) else None
-    record["id"] = str(_get(row, source.id_field)) if source.id_field else row["__id__"]
+    record["id"] = _row_id(row, source.id_field)
     return record
 
 
-def _split(records: list[dict], source: PromptSource) -> datasets.DatasetDict:
+def _row_id(row: dict, id_field: Optional[str]) -> str:
+    """The row's own id (id_field, else an `id` column), else file and row number."""
+    for column in (id_field, "id"):
+        value = _get(row, column) if column else None
+        if value not in (None, ""):
+            return str(value)
+    return row["__id__"]
+
+
+def _split(records: list[dict], columns: list[str], source: PromptSource) -> datasets.DatasetDict:
     def is_eval(record_id: str) -> bool:
         digest = hashlib.sha1(f"{source.split_seed}:{record_id}".encode()).hexdigest()
         return int(digest[:8], 16) % 10_000 < source.eval_fraction * 10_000
 
-    columns = list(records[0]) if records else ["id"]
     parts = {"train": [], "eval": []}
     for record in records:
         parts["eval" if is_eval(record["id"]) else "train"].append(record)

@@ -20,16 +20,23 @@ def atomic_path(path: str | Path, overwrite: bool = True):
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise RLHFError(f"{path} already exists; pass --overwrite to replace it")
+        raise RLHFError(f"{path} already exists and is finished; remove it or choose another run name to write it again")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts get the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | Path, text: str, overwrite: bool = True) -> Path:

@@ -127,8 +127,13 @@ def resolve_task_spec(raw, key: str = "task") -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(key, f"expected a task name, a task YAML path or a mapping, got {raw!r}")
     spec = dict(raw)
-    if not spec.get("base") and spec.get("name") in builtin_tasks():
-        spec["base"] = spec["name"]
+    name = spec.get("name")
+    if not spec.get("base") and isinstance(name, str):
+        if name in builtin_tasks():
+            spec["base"] = name
+        elif Path(name).expanduser().is_file():
+            # `task: my_task.yaml` plus `--task.temperature 1.0` refines that file's task.
+            spec["base"] = spec.pop("name")
     return _merge_base(spec, key)
 
 

@@ -1,0 +1,28 @@
+# Two commands for a fresh machine:
+#   make quickstart   install into .venv and run the main job on the offline default model
+#   make test         install into .venv (with test tools) and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+# CPU-only machines get the local CPU build of torch; with an NVIDIA GPU, pip's own choice (CUDA) is kept.
+CONSTRAINTS := $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints/cpu.txt)
+PIP := $(VENV)/bin/python -m pip
+
+.PHONY: install install-test quickstart test clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(VENV)/bin/python
+	$(PIP) install -q $(CONSTRAINTS) -e .
+
+install-test: $(VENV)/bin/python
+	$(PIP) install -q $(CONSTRAINTS) -e '.[test]'
+
+quickstart: install
+	$(VENV)/bin/rlhf generate --config configs/quickstart.yaml
+
+test: install-test
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

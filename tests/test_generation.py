@@ -1,0 +1,57 @@
+import pytest
+
+from rlhf.generation import SamplingSettings, generate
+from rlhf.models import ModelConfig, load_causal_lm
+from rlhf.queries import Query, encode
+
+
+@pytest.fixture(scope="module", params=["tiny_gpt2", "tiny_llama"])
+def model_and_tokenizer(request):
+    return load_causal_lm(ModelConfig(name=str(request.getfixturevalue(request.param))))
+
+
+def queries(tokenizer, texts):
+    return [Query(id=f"q{i}", text=t, input_ids=encode(tokenizer, t)) for i, t in enumerate(texts)]
+
+
+def test_samples_per_query_in_order_without_pad_tokens(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    qs = queries(tokenizer, ["The boat left at dawn.", "A long letter arrived for the family that morning.", "Rain."])
+    settings = SamplingSettings(max_new_tokens=12, num_samples=4, batch_size=2, temperature=1.0)
+    results = generate(model, tokenizer, qs, settings, progress=False)
+    assert [len(r) for r in results] == [4, 4, 4]
+    assert [[s.query_id for s in r] for r in results] == [["q0"] * 4, ["q1"] * 4, ["q2"] * 4]
+    assert all(s.index == i for r in results for i, s in enumerate(r))
+    assert all(tokenizer.pad_token_id not in s.token_ids and 0 < len(s.token_ids) <= 12 for r in results for s in r)
+
+
+def test_the_seed_decides_the_samples(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    qs = queries(tokenizer, ["The market opened early."] * 2)
+    run = lambda seed: [[s.token_ids for s in r] for r in generate(model, tokenizer, qs, SamplingSettings(
+        max_new_tokens=10, num_samples=2, seed=seed, temperature=1.0), progress=False)]
+    assert run(1) == run(1) and run(1) != run(2)
+
+
+def test_truncation_rule_is_applied_to_every_sample(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    qs = queries(tokenizer, ["She opened the door. Outside"] * 4)
+    settings = SamplingSettings(max_new_tokens=20, num_samples=4, temperature=1.5, truncate_token=" ", truncate_after=2)
+    for sample in (s for r in generate(model, tokenizer, qs, settings, progress=False) for s in r):
+        assert sample.truncated == any(" " in tokenizer.decode([t]) for t in sample.token_ids[2:])
+        if sample.truncated:
+            assert " " in tokenizer.decode([sample.token_ids[-1]])  # nothing kept after the stop token
+
+
+def test_a_checkpoint_generation_config_does_not_change_the_samples(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    qs = queries(tokenizer, ["The garden gate creaked open and"])
+    settings = SamplingSettings(max_new_tokens=16, num_samples=2, temperature=1.0, top_k=0)
+    plain = [s.token_ids for r in generate(model, tokenizer, qs, settings, progress=False) for s in r]
+    shipped = model.generation_config
+    shipped.repetition_penalty, shipped.no_repeat_ngram_size, shipped.top_k = 5.0, 1, 3
+    try:
+        again = [s.token_ids for r in generate(model, tokenizer, qs, settings, progress=False) for s in r]
+    finally:
+        shipped.repetition_penalty, shipped.no_repeat_ngram_size, shipped.top_k = 1.0, 0, 50
+    assert again == plain and model.generation_config is shipped
