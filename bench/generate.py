@@ -130,8 +130,11 @@ def environment(args, device: torch.device, location: str) -> dict:
     model = "tiny random llama (--quick)" if args.quick else args.model
     return {"model": model, "location": location, "torch": torch.__version__,
             "transformers": transformers.__version__, "python": platform.python_version(),
-            "threads": torch.get_num_threads(), "cpu cores": os.cpu_count(), "load avg (1 min) at start": args.load, "device": str(device), "dtype": str(pick_dtype("auto", device)).replace("torch.", ""),
-            "query_length": args.query_length, "max_new_tokens": args.new_tokens, "tokens_counted": "non-pad tokens actually generated (EOS included)"}
+            "threads": torch.get_num_threads(), "cpu cores": os.cpu_count(),
+            "load avg (1 min) start/end": f"{args.load:.2f} / {os.getloadavg()[0]:.2f}",
+            "device": str(device), "dtype": str(pick_dtype("auto", device)).replace("torch.", ""),
+            "query_length": args.query_length, "max_new_tokens": args.new_tokens,
+            "tokens_counted": "non-pad tokens actually generated (EOS included)"}
 
 
 def print_report(env: dict, cold: list[float], cached: list[float], generation: list[dict]) -> None:
@@ -164,7 +167,7 @@ def print_report(env: dict, cold: list[float], cached: list[float], generation: 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    args.load = round(os.getloadavg()[0], 2)  # other busy processes skew CPU timings badly
+    args.load = os.getloadavg()[0]  # other busy processes skew CPU timings badly: shown with the results
     transformers.utils.logging.disable_progress_bar()  # the "Loading weights" bars would drown the report
     device = pick_device(args.device)
     with tempfile.TemporaryDirectory(prefix="rlhf-bench-") as tmp:

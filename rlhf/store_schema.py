@@ -1,0 +1,108 @@
+"""Tables of the label store (SQLAlchemy ORM), following the record formats of DESIGN.md §4.
+
+Labels are append-only: a correction is a new row whose `supersedes` points at the old one, and
+the effective label of (batch, labeler) is the newest row that nothing supersedes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class QueryRow(Base):
+    __tablename__ = "queries"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    task: Mapped[str] = mapped_column(String(100))
+    prompt: Mapped[str] = mapped_column(Text)
+    reference: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    split: Mapped[str] = mapped_column(String(10), default="train")
+    token_ids: Mapped[Optional[list]] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BatchRow(Base):
+    """Four (or k) continuations of one query from one policy: what a labeler chooses among."""
+
+    __tablename__ = "sample_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    query_id: Mapped[str] = mapped_column(ForeignKey("queries.id"), index=True)
+    samples: Mapped[list] = mapped_column(JSON)
+    sample_token_ids: Mapped[Optional[list]] = mapped_column(JSON, nullable=True)
+    policy: Mapped[str] = mapped_column(String(255))
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelerRow(Base):
+    __tablename__ = "labelers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)  # none for simulated labelers
+    role: Mapped[str] = mapped_column(String(20), default="labeler")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AssignmentRow(Base):
+    """A batch handed to a labeler, with the order its samples are shown in (fixed on assignment)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("batch_id", "labeler_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("sample_batches.id"), index=True)
+    labeler_id: Mapped[int] = mapped_column(ForeignKey("labelers.id"), index=True)
+    shown_order: Mapped[list] = mapped_column(JSON)
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LabelRow(Base):
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("sample_batches.id"), index=True)
+    labeler_id: Mapped[int] = mapped_column(ForeignKey("labelers.id"), index=True)
+    choice: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # index in the STORED order
+    shown_order: Mapped[Optional[list]] = mapped_column(JSON, nullable=True)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    seconds: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    supersedes: Mapped[Optional[int]] = mapped_column(ForeignKey("labels.id"), nullable=True, unique=True)
+    # A client-chosen token: a double click or a retried request stores the label once.
+    client_token: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ComparisonRow(Base):
+    """A pairwise judgement for evaluation: which of two systems' outputs for a query is better."""
+
+    __tablename__ = "comparisons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    query_id: Mapped[str] = mapped_column(ForeignKey("queries.id"), index=True)
+    a: Mapped[str] = mapped_column(String(255))
+    b: Mapped[str] = mapped_column(String(255))
+    a_text: Mapped[str] = mapped_column(Text)
+    b_text: Mapped[str] = mapped_column(Text)
+    judge: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    winner: Mapped[Optional[str]] = mapped_column(String(4), nullable=True)  # a, b, tie; null until judged
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
