@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cfg = sub.add_parser("config", help="Print the resolved config (defaults, file and overrides) as YAML.")
     cfg.add_argument("--config", help="Run config YAML.")
+
+    from rlhf import labeling_commands
+
+    labeling_commands.register(sub)
     return parser
 
 
@@ -90,7 +94,7 @@ def _argument_overrides(args: argparse.Namespace) -> list[tuple[str, object]]:
     """Options whose destination is a config key (those with a dot, plus task and seed)."""
     pairs = []
     for key, value in vars(args).items():
-        if value is not None and ("." in key or key in ("task", "seed")):
+        if value is not None and ("." in key or key in ("task", "seed")) and not callable(value):
             pairs.append((key, value))
     return pairs
 
@@ -98,8 +102,11 @@ def _argument_overrides(args: argparse.Namespace) -> list[tuple[str, object]]:
 def run(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("generate", "config"):
+    takes_overrides = args.command in ("generate", "config") or getattr(args, "takes_overrides", False)
+    if extra and not takes_overrides:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if hasattr(args, "handler"):
+        return args.handler(args, _argument_overrides(args) + _overrides(extra))
     from rlhf import commands
 
     if args.command == "models":

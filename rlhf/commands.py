@@ -81,10 +81,7 @@ def queries_for(config: Config, tokenizer, split: str, limit: Optional[int] = No
     count = lambda texts: [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     optional = [task.reference_field] if task.reference_field else []
     splits, report = load_prompts(config.prompt_source, task.fields, optional, count, task.query_length)
-    records = splits[split]
-    if limit is not None:
-        records = records.select(range(min(limit, len(records))))
-    queries = build_queries(task, records, tokenizer, report)
+    queries = build_queries(task, splits[split], tokenizer, report, limit=limit)
     log(report.summary() + f"; using {len(queries)} from the {split} split")
     return queries
 
@@ -141,7 +138,9 @@ def _print_rows(rows) -> None:
 
     console = Console(highlight=False)
     for row in rows:
-        for sample in row["samples"]:
-            # Text objects print model output literally: no markup from the model is interpreted.
-            console.print(Text(row["query"], style="dim") + Text(sample), soft_wrap=True)
-            console.print()
+        # Text objects print model output literally: no markup from the model is interpreted.
+        console.print(Text(row["query"], style="bold"), soft_wrap=True)
+        for number, sample in enumerate(row["samples"], 1):
+            prefix = f"  [{number}] " if len(row["samples"]) > 1 else "  "
+            console.print(Text(prefix, style="dim") + Text("..." + sample if sample else "(empty)"), soft_wrap=True)
+        console.print()

@@ -44,6 +44,34 @@ class GenerationSettings:
 
 
 @dataclass
+class LabelingConfig:
+    database_url: Optional[str] = option(None, help="SQLAlchemy URL of the label store; unset: SQLite labels.db in the run directory.")
+    num_queries: int = option(64, help="Queries `rlhf sample` draws from the train split (its --n).")
+    samples_per_query: int = option(4, help="Continuations per query that a labeler chooses among (the paper: 4).")
+    policy: Optional[str] = option(None, help="Model directory to sample from; unset: the base model (round 0).")
+    round: int = option(0, help="Collection round the samples belong to (online collection samples round r from policy r-1).")
+    labelers_per_batch: int = option(1, help="Labelers each batch goes to (more than 1 measures agreement).")
+    host: str = option("127.0.0.1", help="Address the labeling app listens on (loopback by default).")
+    port: int = option(8501, help="Port of the labeling app.")
+    simulate_temperature: Optional[float] = option(
+        None, help="Boltzmann temperature of simulated labelers (0: always the best); unset: each kind's default, set near human agreement."
+    )
+
+    def problems(self):
+        for name in ("num_queries", "labelers_per_batch"):
+            if getattr(self, name) <= 0:
+                yield name, f"must be positive, got {getattr(self, name)}"
+        if self.samples_per_query < 2:
+            yield "samples_per_query", f"must be at least 2, got {self.samples_per_query}"
+        if not 0 < self.port < 65536:
+            yield "port", f"must be a TCP port (1-65535), got {self.port}"
+        if self.round < 0:
+            yield "round", f"must be 0 or positive, got {self.round}"
+        if self.simulate_temperature is not None and self.simulate_temperature < 0:
+            yield "simulate_temperature", f"must be 0 or positive, got {self.simulate_temperature}"
+
+
+@dataclass
 class Config:
     name: str = option("default", help="Run name; the run directory is output_dir/name.")
     output_dir: str = option("runs", help="Folder holding one directory per run.")
@@ -52,6 +80,7 @@ class Config:
     task: Task = option(factory=lambda: _default_task(), help="Task: a built-in name, a task YAML path, or a mapping.")
     prompts: Optional[PromptSource] = option(None, help="Prompt source; unset: the task's default source.")
     generation: GenerationSettings = option(factory=GenerationSettings, help="Settings of `rlhf generate`.")
+    labeling: LabelingConfig = option(factory=LabelingConfig, help="Sampling for labelers, the label store and the labeling app.")
 
     def problems(self):
         if not self.name or "/" in self.name or self.name in (".", ".."):
@@ -60,6 +89,12 @@ class Config:
     @property
     def run_dir(self) -> Path:
         return Path(self.output_dir).expanduser() / self.name
+
+    @property
+    def database_url(self) -> str:
+        from rlhf.label_store import sqlite_url
+
+        return self.labeling.database_url or sqlite_url(self.run_dir / "labels.db")
 
     @property
     def prompt_source(self) -> PromptSource:

@@ -111,7 +111,10 @@ def load_causal_lm(cfg: ModelConfig, location: Optional[str] = None, log=print):
     """Model and tokenizer for generation: resolved, pad token added, dropout off, on its device."""
     from transformers import AutoModelForCausalLM
 
+    from transformers.utils import logging as hf_logging
+
     location = location or resolve(cfg.name, cfg.cache_dir, log=log, revision=cfg.revision)
+    hf_logging.disable_progress_bar()  # a per-load "Loading weights" bar is noise beside our own progress
     device = pick_device(cfg.device)
     tokenizer = load_tokenizer(location)
     model = AutoModelForCausalLM.from_pretrained(location, dtype=pick_dtype(cfg.dtype, device), revision=cfg.revision)

@@ -22,9 +22,13 @@ class Query:
     reference: Optional[str] = None
 
 
-def build_queries(task: Task, records: Iterable[dict], tokenizer, report: Optional[PromptReport] = None) -> list[Query]:
+def build_queries(task: Task, records: Iterable[dict], tokenizer, report: Optional[PromptReport] = None,
+                  limit: Optional[int] = None) -> list[Query]:
+    """Queries of the records in order, skipping those that cannot fit, up to `limit` of them."""
     queries = []
     for record in records:
+        if limit is not None and len(queries) >= limit:
+            break
         ids = _fit(task, dict(record), tokenizer)
         if ids is None:
             if report is not None:

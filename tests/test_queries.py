@@ -24,3 +24,13 @@ def test_too_long_prompts_without_a_truncate_field_are_skipped_and_counted(tiny_
     queries = build_queries(task, records, tokenizer, report)
     assert [q.id for q in queries] == ["a"] and report.skipped["longer than the query length"] == 1
     assert queries[0].input_ids == encode(tokenizer, "Short one.")
+
+
+def test_the_limit_counts_queries_that_fit_not_records_read(tiny_gpt2):
+    from rlhf.models import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_gpt2))
+    task = load_task({"name": "sentiment", "query_length": 8})
+    long = "This prompt is certainly far longer than eight tokens."
+    records = [{"id": "a", "text": long}, {"id": "b", "text": "Short."}, {"id": "c", "text": long}, {"id": "d", "text": "Tiny."}, {"id": "e", "text": "Wee."}]
+    assert [q.id for q in build_queries(task, records, tokenizer, limit=2)] == ["b", "d"]

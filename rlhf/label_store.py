@@ -1,0 +1,314 @@
+"""The label store: queries, sample batches, labelers, assignments, labels and comparisons.
+
+One small API used by the CLI, the Streamlit app, the simulated labelers and the trainers. SQLite
+in the run directory by default (WAL mode, so the app and a trainer can read while a labeler
+writes); any SQLAlchemy URL works. Labels are append-only.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable, Optional
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from rlhf import passwords
+from rlhf.errors import RLHFError
+from rlhf.store_schema import AssignmentRow, Base, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
+
+ROLES = ("labeler", "admin")
+
+
+@dataclass
+class Labeler:
+    id: int
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass
+class Assignment:
+    """What a labeler sees: the prompt and the samples in the order chosen for them."""
+
+    batch_id: int
+    query_id: str
+    prompt: str
+    samples: list[str]  # in STORED order; show them as [samples[i] for i in shown_order]
+    shown_order: list[int]
+
+    @property
+    def shown(self) -> list[str]:
+        return [self.samples[i] for i in self.shown_order]
+
+
+@dataclass
+class Progress:
+    done: int
+    available: int  # done + what this labeler can still be given
+    labels_per_hour: Optional[float]
+
+
+def sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path).expanduser().resolve()}"
+
+
+class LabelStore:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            # SQLAlchemy's recipe for SQLite: take the write lock at BEGIN, so a transaction that
+            # reads then writes (an assignment, a label) never fails to upgrade under a concurrent writer.
+            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        Base.metadata.create_all(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def for_run(cls, run_dir: str | Path, url: Optional[str] = None) -> "LabelStore":
+        if url:
+            return cls(url)
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        return cls(sqlite_url(Path(run_dir) / "labels.db"))
+
+    def session(self) -> Session:
+        return self._session()
+
+    # -- queries and sample batches -------------------------------------------------------------
+
+    def add_queries(self, rows: Iterable[dict]) -> int:
+        """Insert queries not yet stored (by id); returns how many were new."""
+        rows = list(rows)
+        with self.session() as s, s.begin():
+            known = set(s.scalars(select(QueryRow.id).where(QueryRow.id.in_([r["id"] for r in rows]))))
+            new = [QueryRow(**r) for r in rows if r["id"] not in known]
+            s.add_all(new)
+        return len(new)
+
+    def add_batch(self, query_id: str, samples: list[str], policy: str, round: int = 0, settings: Optional[dict] = None,
+                  seed: int = 0, sample_token_ids: Optional[list] = None) -> int:
+        with self.session() as s, s.begin():
+            if s.get(QueryRow, query_id) is None:
+                raise RLHFError(f"unknown query id {query_id!r}: add the query before its samples")
+            row = BatchRow(query_id=query_id, samples=list(samples), policy=policy, round=round,
+                           settings=settings or {}, seed=seed, sample_token_ids=sample_token_ids)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def count_batches(self) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.count(BatchRow.id)))
+
+    def batch(self, batch_id: int) -> Optional[BatchRow]:
+        with self.session() as s:
+            return s.get(BatchRow, batch_id)
+
+    def query(self, query_id: str) -> Optional[QueryRow]:
+        with self.session() as s:
+            return s.get(QueryRow, query_id)
+
+    # -- labelers -------------------------------------------------------------------------------
+
+    def add_labeler(self, name: str, password: Optional[str] = None, role: str = "labeler") -> Labeler:
+        if role not in ROLES:
+            raise RLHFError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+        if not name or not name.strip() or len(name) > 100:
+            raise RLHFError("a labeler name must be 1 to 100 characters")
+        hashed = passwords.hash_password(password) if password is not None else None
+        try:
+            with self.session() as s, s.begin():
+                row = LabelerRow(name=name.strip(), password_hash=hashed, role=role)
+                s.add(row)
+                s.flush()
+                return Labeler(row.id, row.name, row.role)
+        except IntegrityError:
+            raise RLHFError(f"a labeler named {name!r} already exists") from None
+
+    def ensure_labeler(self, name: str, role: str = "labeler") -> Labeler:
+        """The labeler `name`, created without a password (simulated labelers, imports) if missing."""
+        found = self.labeler(name)
+        return found if found is not None else self.add_labeler(name, None, role)
+
+    def labeler(self, name: str) -> Optional[Labeler]:
+        with self.session() as s:
+            row = s.scalar(select(LabelerRow).where(LabelerRow.name == name))
+            return Labeler(row.id, row.name, row.role) if row else None
+
+    def labelers(self) -> list[Labeler]:
+        with self.session() as s:
+            return [Labeler(r.id, r.name, r.role) for r in s.scalars(select(LabelerRow).order_by(LabelerRow.id))]
+
+    def authenticate(self, name: str, password: str) -> Optional[Labeler]:
+        """The labeler when the password matches; None otherwise (same answer for an unknown name)."""
+        with self.session() as s:
+            row = s.scalar(select(LabelerRow).where(LabelerRow.name == name, LabelerRow.active.is_(True)))
+        stored = row.password_hash if row else None
+        if not passwords.verify_password(stored, password):
+            return None
+        return Labeler(row.id, row.name, row.role)
+
+    # -- assignments ----------------------------------------------------------------------------
+
+    def next_assignment(self, labeler_id: int, labelers_per_batch: int = 1, rng: Optional[random.Random] = None) -> Optional[Assignment]:
+        """The labeler's open assignment, else a new one: a batch they have never had that fewer
+        than `labelers_per_batch` labelers hold, oldest first, shown in a fresh random order."""
+        rng = rng or random.Random()
+        with self.session() as s, s.begin():
+            open_row = s.scalar(select(AssignmentRow).where(AssignmentRow.labeler_id == labeler_id,
+                                                            AssignmentRow.done.is_(False)).order_by(AssignmentRow.id))
+            if open_row is not None:
+                return _assignment(s, open_row)
+        for _ in range(20):  # a concurrent labeler may take the last place first: try the next batch
+            with self.session() as s:
+                batch_id = s.scalar(_open_batches(labeler_id, labelers_per_batch).limit(1))
+                if batch_id is None:
+                    return None
+                n = len(s.get(BatchRow, batch_id).samples)
+                row = AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=rng.sample(range(n), n))
+                s.add(row)
+                s.flush()
+                taken = s.scalar(select(func.count()).where(AssignmentRow.batch_id == batch_id))
+                if taken <= labelers_per_batch:
+                    assignment = _assignment(s, row)
+                    s.commit()
+                    return assignment
+                s.rollback()
+        return None
+
+    # -- labels ---------------------------------------------------------------------------------
+
+    def submit(self, labeler_id: int, batch_id: int, *, choice: Optional[int] = None, shown_order: Optional[list] = None,
+               seconds: Optional[float] = None, skipped: bool = False, flagged: bool = False, reason: Optional[str] = None,
+               client_token: Optional[str] = None, supersedes: Optional[int] = None) -> int:
+        """Store a label (choice = index in the STORED order) and close the assignment; returns its id.
+
+        A label with a `client_token` already stored is not stored again: its id is returned.
+        """
+        if client_token is not None:
+            existing = self._label_for_token(client_token)
+            if existing is not None:
+                return existing
+        try:
+            return self._insert_label(labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
+                                      client_token, supersedes)
+        except IntegrityError:
+            # Two submissions of one token raced, or a label was corrected twice.
+            existing = self._label_for_token(client_token) if client_token else None
+            if existing is None:
+                raise RLHFError(f"label {supersedes} has already been corrected") from None
+            return existing
+
+    def _insert_label(self, labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
+                      client_token, supersedes) -> int:
+        with self.session() as s, s.begin():
+            batch = s.get(BatchRow, batch_id)
+            _check_label(batch, batch_id, choice, shown_order, skipped, flagged)
+            row = LabelRow(batch_id=batch_id, labeler_id=labeler_id, choice=choice, shown_order=shown_order,
+                           seconds=seconds, skipped=skipped, flagged=flagged, reason=reason,
+                           client_token=client_token, supersedes=supersedes)
+            s.add(row)
+            assignment = s.scalar(select(AssignmentRow).where(AssignmentRow.batch_id == batch_id,
+                                                              AssignmentRow.labeler_id == labeler_id))
+            if assignment is None:
+                s.add(AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=shown_order or
+                                    list(range(len(batch.samples))), done=True))
+            else:
+                assignment.done = True
+            s.flush()
+            return row.id
+
+    def _label_for_token(self, token: str) -> Optional[int]:
+        with self.session() as s:
+            return s.scalar(select(LabelRow.id).where(LabelRow.client_token == token))
+
+    def correct(self, label_id: int, **changes) -> int:
+        """A new label replacing `label_id` (which stays stored); returns the new id."""
+        with self.session() as s:
+            old = s.get(LabelRow, label_id)
+            if old is None:
+                raise RLHFError(f"unknown label id {label_id}")
+            fields = {k: getattr(old, k) for k in ("choice", "shown_order", "seconds", "skipped", "flagged", "reason")}
+        fields.update(changes)
+        return self.submit(old.labeler_id, old.batch_id, supersedes=label_id, **fields)
+
+    def labels(self, effective: bool = True) -> list[LabelRow]:
+        """Labels in id order; with `effective`, only those no correction supersedes."""
+        with self.session() as s:
+            stmt = select(LabelRow).order_by(LabelRow.id)
+            if effective:
+                replaced = select(LabelRow.supersedes).where(LabelRow.supersedes.is_not(None))
+                stmt = stmt.where(LabelRow.id.not_in(replaced))
+            return list(s.scalars(stmt))
+
+    def progress(self, labeler_id: int, labelers_per_batch: int = 1) -> Progress:
+        with self.session() as s:
+            done = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(True)))
+            open_now = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(False)))
+            remaining = s.scalar(select(func.count()).select_from(_open_batches(labeler_id, labelers_per_batch).subquery()))
+            since = utcnow() - timedelta(hours=1)
+            recent = s.scalar(select(func.count()).where(LabelRow.labeler_id == labeler_id, LabelRow.created_at >= since))
+            seconds = s.scalar(select(func.sum(LabelRow.seconds)).where(LabelRow.labeler_id == labeler_id))
+        rate = 3600.0 * done / seconds if seconds else (float(recent) if recent else None)
+        return Progress(done=done, available=done + open_now + remaining, labels_per_hour=rate)
+
+    # -- comparisons (evaluation) ---------------------------------------------------------------
+
+    def add_comparison(self, query_id: str, a: str, b: str, a_text: str, b_text: str,
+                       judge: Optional[str] = None, winner: Optional[str] = None) -> int:
+        if winner not in (None, "a", "b", "tie"):
+            raise RLHFError(f"a comparison's winner is a, b or tie, not {winner!r}")
+        with self.session() as s, s.begin():
+            row = ComparisonRow(query_id=query_id, a=a, b=b, a_text=a_text, b_text=b_text, judge=judge, winner=winner)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def comparisons(self) -> list[ComparisonRow]:
+        with self.session() as s:
+            return list(s.scalars(select(ComparisonRow).order_by(ComparisonRow.id)))
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # let the "begin" listener issue BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")  # wait for a concurrent writer instead of failing
+    cursor.close()
+
+
+def _open_batches(labeler_id: int, labelers_per_batch: int):
+    """Ids of batches this labeler never had that fewer than k labelers hold, oldest first."""
+    mine = select(AssignmentRow.batch_id).where(AssignmentRow.labeler_id == labeler_id)
+    holders = (select(AssignmentRow.batch_id, func.count().label("n")).group_by(AssignmentRow.batch_id).subquery())
+    return (select(BatchRow.id).outerjoin(holders, holders.c.batch_id == BatchRow.id)
+            .where(BatchRow.id.not_in(mine), func.coalesce(holders.c.n, 0) < labelers_per_batch)
+            .order_by(BatchRow.id))
+
+
+def _assignment(s: Session, row: AssignmentRow) -> Assignment:
+    batch = s.get(BatchRow, row.batch_id)
+    query = s.get(QueryRow, batch.query_id)
+    return Assignment(batch.id, query.id, query.prompt, list(batch.samples), list(row.shown_order))
+
+
+def _check_label(batch, batch_id, choice, shown_order, skipped, flagged) -> None:
+    if batch is None:
+        raise RLHFError(f"unknown batch id {batch_id}")
+    n = len(batch.samples)
+    if choice is None and not (skipped or flagged):
+        raise RLHFError("a label needs a choice unless it is skipped or flagged")
+    if choice is not None and not 0 <= choice < n:
+        raise RLHFError(f"choice {choice} is out of range: batch {batch_id} has {n} samples (0 to {n - 1})")
+    if shown_order is not None and sorted(shown_order) != list(range(n)):
+        raise RLHFError(f"shown_order {shown_order} is not an ordering of the {n} samples")
