@@ -78,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="Print the resolved config (defaults, file and overrides) as YAML.")
     cfg.add_argument("--config", help="Run config YAML.")
 
-    from rlhf import labeling_commands
+    from rlhf import labeling_commands, reward_commands
 
     labeling_commands.register(sub)
+    reward_commands.register(sub)
     return parser
 
 

@@ -72,6 +72,36 @@ class LabelingConfig:
 
 
 @dataclass
+class RewardSettings:
+    backbone: Optional[str] = option(None, help="Reward model backbone; unset: the run's base model (as in the paper).")
+    labels: Optional[str] = option(None, help="A best_of_4.jsonl export to train on; unset: the run's label store.")
+    loss: Literal["best_of_n", "pairwise"] = option(
+        "best_of_n", help="best_of_n: softmax cross-entropy over each label's samples (the paper); pairwise: Bradley-Terry on the implied pairs."
+    )
+    learning_rate: float = option(5e-5, help="Peak learning rate, decayed linearly to 0 (the paper: 5e-5 for books).")
+    batch_size: int = option(8, help="Labels per device per step (each label is n sequences).")
+    gradient_accumulation_steps: int = option(4, help="Steps accumulated per update (effective batch = batch_size x this).")
+    epochs: float = option(1.0, help="Passes over the labels (the paper: 1).")
+    eval_fraction: float = option(0.2, help="Share of queries held out for evaluation.")
+    normalize_samples: int = option(256, help="Base-policy samples the gain and bias are fitted on (the paper: 256).")
+    logging_steps: int = option(5, help="Log every N updates.")
+    save_steps: int = option(50, help="Checkpoint every N updates (resume continues from the last).")
+    report_to: str = option("none", help="Trainer logging integrations: none, tensorboard, wandb, all.")
+
+    def problems(self):
+        for name in ("learning_rate", "batch_size", "gradient_accumulation_steps", "epochs", "normalize_samples",
+                     "logging_steps", "save_steps"):
+            if getattr(self, name) <= 0:
+                yield name, f"must be positive, got {getattr(self, name)}"
+        if not 0 < self.eval_fraction < 1:
+            yield "eval_fraction", f"must be in (0, 1), got {self.eval_fraction}"
+        if self.normalize_samples < 2:
+            yield "normalize_samples", f"must be at least 2, got {self.normalize_samples}"
+        if self.labels is not None and not Path(self.labels).expanduser().is_file():
+            yield "labels", f"no such file: {self.labels}"
+
+
+@dataclass
 class Config:
     name: str = option("default", help="Run name; the run directory is output_dir/name.")
     output_dir: str = option("runs", help="Folder holding one directory per run.")
@@ -81,6 +111,7 @@ class Config:
     prompts: Optional[PromptSource] = option(None, help="Prompt source; unset: the task's default source.")
     generation: GenerationSettings = option(factory=GenerationSettings, help="Settings of `rlhf generate`.")
     labeling: LabelingConfig = option(factory=LabelingConfig, help="Sampling for labelers, the label store and the labeling app.")
+    reward: RewardSettings = option(factory=RewardSettings, help="Reward model training.")
 
     def problems(self):
         if not self.name or "/" in self.name or self.name in (".", ".."):

@@ -1,0 +1,107 @@
+"""Reward-model training data: best-of-n choices from the label store or an export file.
+
+Each effective label (skipped and flagged ones left out) is one example: the query, its n
+samples in stored order and the chosen index. Several labelers' labels of one batch are separate
+examples. The evaluation split holds out whole queries (a hash of the query id), so no query's
+samples are seen in training and evaluation both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from rlhf.errors import DataError, RLHFError
+
+
+@dataclass
+class Choice:
+    query_id: str
+    query: str
+    samples: list[str]
+    best: int
+    task: Optional[str] = None
+
+
+def choices_from_store(store, task_name: Optional[str] = None) -> list[Choice]:
+    """Every effective, non-skipped, non-flagged label as a Choice (optionally of one task only)."""
+    out, tasks = [], set()
+    for label in store.labels():
+        if label.skipped or label.flagged or label.choice is None:
+            continue
+        batch = store.batch(label.batch_id)
+        query = store.query(batch.query_id)
+        tasks.add(query.task)
+        if task_name is None or query.task == task_name:
+            out.append(Choice(query.id, query.prompt, list(batch.samples), label.choice, query.task))
+    if not out:
+        raise _no_labels(task_name, tasks)
+    return out
+
+
+def choices_from_file(path: str | Path, task_name: Optional[str] = None) -> list[Choice]:
+    """Choices from a best_of_4.jsonl export (the format `rlhf export` writes)."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                samples = [row[f"sample{i}"] for i in range(_count_samples(row))]
+                out.append(Choice(str(row.get("query_id", n)), row["query"], samples, int(row["best"]), row.get("task")))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise DataError(f"{path}, line {n}: not a best-of-n label ({type(exc).__name__}: {exc})") from None
+    if not out:
+        raise DataError(f"{path} holds no labels")
+    return out
+
+
+def _count_samples(row: dict) -> int:
+    n = 0
+    while f"sample{n}" in row:
+        n += 1
+    return n
+
+
+def _no_labels(task_name, tasks) -> RLHFError:
+    if tasks and task_name:
+        return RLHFError(f"the label store has no labels for task '{task_name}' (it has labels for: {', '.join(sorted(tasks))})")
+    return RLHFError("the label store has no usable labels: label some batches first (rlhf label), or import a label file")
+
+
+def split_by_query(choices: list[Choice], eval_fraction: float, seed: int = 0) -> tuple[list[Choice], list[Choice]]:
+    def held_out(query_id: str) -> bool:
+        digest = hashlib.sha1(f"reward:{seed}:{query_id}".encode()).hexdigest()
+        return int(digest[:8], 16) % 10_000 < eval_fraction * 10_000
+
+    train = [c for c in choices if not held_out(c.query_id)]
+    evaluation = [c for c in choices if held_out(c.query_id)]
+    return train, evaluation
+
+
+def encode_choice(tokenizer, choice: Choice, max_query: int, max_response: int) -> dict:
+    """Token ids of query + each sample (query cut from the left, sample from the right)."""
+    query = tokenizer(choice.query, add_special_tokens=False)["input_ids"][-max_query:]
+    sequences = [query + tokenizer(s, add_special_tokens=False)["input_ids"][:max_response] for s in choice.samples]
+    return {"sequences": sequences, "best": choice.best}
+
+
+def collate(features: list[dict], pad_id: int) -> dict:
+    """(batch, n, length) ids and mask, right-padded, plus the chosen indices."""
+    n = len(features[0]["sequences"])
+    longest = max(len(s) for f in features for s in f["sequences"])
+    ids = torch.full((len(features), n, longest), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for b, feature in enumerate(features):
+        if len(feature["sequences"]) != n:
+            raise DataError("every label in a batch must have the same number of samples")
+        for i, seq in enumerate(feature["sequences"]):
+            ids[b, i, : len(seq)] = torch.tensor(seq)
+            mask[b, i, : len(seq)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "best": torch.tensor([f["best"] for f in features])}

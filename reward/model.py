@@ -1,0 +1,131 @@
+"""The reward model: a causal LM backbone, a scalar head, and a gain and bias that normalise it.
+
+On disk it is an ordinary `AutoModelForSequenceClassification` checkpoint (one label) plus
+`reward_head.json` holding the gain and bias. Loaded here, its `.score` becomes
+`NormalizedScore`, so every caller - ours and TRL's PPO, which calls
+`model.score(backbone(...).hidden_states[-1])` - gets normalised rewards. The reward of a sequence
+is read at its last real token (the last position its attention mask keeps).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import nn
+
+from rlhf.errors import RLHFError
+
+HEAD_FILE = "reward_head.json"
+
+
+class NormalizedScore(nn.Module):
+    """gain * (w . h) + bias: the paper's reward head with its normalisation."""
+
+    def __init__(self, linear: nn.Linear, gain: float = 1.0, bias: float = 0.0):
+        super().__init__()
+        self.linear = linear
+        self.register_buffer("gain", torch.tensor(float(gain)))
+        self.register_buffer("bias", torch.tensor(float(bias)))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.linear(hidden) * self.gain + self.bias
+
+    def set_normalization(self, gain: float, bias: float) -> None:
+        self.gain.fill_(gain)
+        self.bias.fill_(bias)
+
+
+def init_head(linear: nn.Linear, seed: Optional[int] = None) -> None:
+    """N(0, 1/sqrt(d+1)), as in openai/lm-human-preferences."""
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    d = linear.in_features
+    with torch.no_grad():
+        linear.weight.copy_(torch.randn(linear.weight.shape, generator=generator) / math.sqrt(d + 1))
+        if linear.bias is not None:
+            linear.bias.zero_()
+
+
+def disable_dropout(model: nn.Module) -> None:
+    """Dropout off everywhere, as the paper trains: Trainer's model.train() then changes nothing."""
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+
+
+def build_reward_model(location: str, tokenizer, dtype: torch.dtype = torch.float32, seed: int = 0):
+    """A fresh reward model on the backbone at `location` (normalisation gain 1, bias 0)."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype)
+    if model.get_input_embeddings().num_embeddings < len(tokenizer):
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    init_head(model.score, seed)
+    model.score = NormalizedScore(model.score)
+    disable_dropout(model)
+    return model
+
+
+def backbone(model) -> nn.Module:
+    return getattr(model, model.base_model_prefix)
+
+
+def sequence_rewards(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """One normalised reward per sequence, read at its last real token.
+
+    Positions count real tokens only (as generation and TRL's PPO count them), so a left-padded
+    query gets the same reward as the unpadded one.
+    """
+    position_ids = (attention_mask.long().cumsum(1) - 1).clamp(min=0)
+    hidden = backbone(model)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                             use_cache=False).last_hidden_state
+    last = last_token_index(attention_mask)
+    picked = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    return model.score(picked).squeeze(-1)
+
+
+def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position of the last kept token in each row, whichever side the padding is on."""
+    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
+    return (positions * attention_mask.long()).argmax(dim=1)
+
+
+def save_reward_model(model, tokenizer, out_dir: str | Path, extra: Optional[dict] = None) -> None:
+    """A standard checkpoint (the head's plain linear as `score`) plus reward_head.json."""
+    out_dir = Path(out_dir)
+    head = model.score
+    model.score = head.linear
+    try:
+        model.save_pretrained(out_dir)
+    finally:
+        model.score = head
+    tokenizer.save_pretrained(out_dir)
+    info = {"gain": float(head.gain), "bias": float(head.bias), **(extra or {})}
+    (out_dir / HEAD_FILE).write_text(json.dumps(info, indent=2))
+
+
+def load_reward_model(location: str | Path, dtype: torch.dtype = torch.float32):
+    """Model and tokenizer of a saved reward model; refuses a directory without normalisation."""
+    from transformers import AutoModelForSequenceClassification
+
+    from rlhf.models import load_tokenizer
+
+    location = Path(location)
+    if not (location / "config.json").is_file():
+        raise RLHFError(f"{location} holds no reward model (no config.json): train one with `rlhf train-reward`")
+    head_file = location / HEAD_FILE
+    if not head_file.is_file():
+        raise RLHFError(
+            f"{location} has no {HEAD_FILE}: its rewards are not normalised. "
+            "Use a reward model trained by `rlhf train-reward` (it saves the gain and bias there)"
+        )
+    info = json.loads(head_file.read_text())
+    model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype)
+    model.score = NormalizedScore(model.score, info["gain"], info["bias"])
+    disable_dropout(model)
+    model.eval()
+    return model, load_tokenizer(str(location), padding_side="right")

@@ -1,0 +1,47 @@
+"""Reward normalisation: a gain and bias that give mean 0, std 1 on samples of the base policy.
+
+The paper sets them before training (so the policy's starting reward scale is known) and again
+after; the samples are the base policy's own continuations of training queries.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from reward.model import sequence_rewards
+
+
+@torch.no_grad()
+def raw_rewards(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16,
+                max_query: int = 512, max_response: int = 128) -> torch.Tensor:
+    """Rewards before gain and bias, for (query, response) texts."""
+    model.eval()
+    out = []
+    for start in range(0, len(pairs), batch_size):
+        seqs = [tokenizer(q, add_special_tokens=False)["input_ids"][-max_query:]
+                + tokenizer(r, add_special_tokens=False)["input_ids"][:max_response] for q, r in pairs[start : start + batch_size]]
+        longest = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), longest), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)], mask[i, : len(s)] = torch.tensor(s), 1
+        device = next(model.parameters()).device
+        normalized = sequence_rewards(model, ids.to(device), mask.to(device)).float().cpu()
+        out.append((normalized - model.score.bias.cpu()) / model.score.gain.cpu())
+    return torch.cat(out)
+
+
+def fit_normalization(raw: torch.Tensor, mean: float = 0.0, std: float = 1.0) -> tuple[float, float]:
+    """Gain and bias mapping these raw rewards to the target mean and std."""
+    spread = raw.std().item()
+    if not spread > 0:
+        raise ValueError("the normalisation samples all get the same reward; use more (and different) samples")
+    gain = std / spread
+    return gain, mean - gain * raw.mean().item()
+
+
+def normalize(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16) -> tuple[float, float]:
+    """Set the model's gain and bias from these base-policy samples; returns them."""
+    gain, bias = fit_normalization(raw_rewards(model, tokenizer, pairs, batch_size))
+    model.score.set_normalization(gain, bias)
+    return gain, bias

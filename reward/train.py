@@ -1,0 +1,113 @@
+"""The reward-training stage: labels -> normalised reward model in <run dir>/reward_model.
+
+Pairwise data is a best-of-2 choice: softmax cross-entropy over two rewards is exactly the
+Bradley-Terry loss -log sigmoid(r_chosen - r_rejected), so one code path serves both.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from sqlalchemy import select
+from transformers import TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, split_by_query
+from reward.model import HEAD_FILE, build_reward_model, save_reward_model
+from reward.normalize import normalize
+from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
+from rlhf.errors import RLHFError
+
+
+def to_pairs(choices: list[Choice]) -> list[Choice]:
+    """The n-1 pairs each best-of-n choice implies, each as a best-of-2 choice (chosen first)."""
+    return [Choice(c.query_id, c.query, [c.samples[c.best], s], 0, c.task)
+            for c in choices for i, s in enumerate(c.samples) if i != c.best]
+
+
+def load_choices(config, store) -> list[Choice]:
+    settings = config.reward
+    if settings.labels:
+        choices = choices_from_file(settings.labels, config.task.name)
+    else:
+        choices = choices_from_store(store, config.task.name)
+    return to_pairs(choices) if settings.loss == "pairwise" else choices
+
+
+def normalization_pairs(store, config, choices: list[Choice]) -> list[tuple[str, str]]:
+    """(query, sample) texts of the base policy: round-0 batches of the base model, else the labels' own samples."""
+    from rlhf.store_schema import BatchRow, QueryRow
+
+    limit = config.reward.normalize_samples
+    pairs = []
+    if store is not None:
+        with store.session() as s:
+            rows = s.execute(select(QueryRow.prompt, BatchRow.samples).join(QueryRow, QueryRow.id == BatchRow.query_id)
+                             .where(BatchRow.policy == config.model.name, BatchRow.round == 0).order_by(BatchRow.id))
+            pairs = [(prompt, sample) for prompt, samples in rows for sample in samples]
+    if not pairs:
+        pairs = [(c.query, s) for c in choices for s in c.samples]
+    return pairs[:limit]
+
+
+def training_arguments(config, out: Path) -> TrainingArguments:
+    r = config.reward
+    return TrainingArguments(
+        output_dir=str(out), num_train_epochs=r.epochs, learning_rate=r.learning_rate, lr_scheduler_type="linear",
+        warmup_steps=0, per_device_train_batch_size=r.batch_size, per_device_eval_batch_size=r.batch_size,
+        gradient_accumulation_steps=r.gradient_accumulation_steps, logging_steps=r.logging_steps,
+        save_steps=r.save_steps, save_total_limit=2, eval_strategy="no", report_to=r.report_to,
+        label_names=["best"], remove_unused_columns=False, seed=config.seed, data_seed=config.seed,
+        dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), disable_tqdm=False,
+    )
+
+
+def train_reward(config, store, log=print, overwrite: bool = False, callbacks=None) -> dict:
+    """Train, normalise before and after, evaluate on held-out queries, save; returns the metrics."""
+    from rlhf.models import load_tokenizer, resolve
+
+    r = config.reward
+    final = config.run_dir / "reward_model"
+    if (final / HEAD_FILE).exists() and not overwrite:
+        raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
+    choices = load_choices(config, store)
+    train, held_out = split_by_query(choices, r.eval_fraction, config.seed)
+    if not train or not held_out:
+        raise RLHFError(f"{len(choices)} labels are too few to hold out {r.eval_fraction:.0%} of queries for evaluation")
+    location = resolve(r.backbone or config.model.name, config.model.cache_dir, log=log)
+    tokenizer = load_tokenizer(location, padding_side="right")
+    model = build_reward_model(location, tokenizer, seed=config.seed)
+    norm = normalization_pairs(store, config, choices)
+    before = normalize(model, tokenizer, norm)
+    log(f"{len(train)} training labels, {len(held_out)} held out; normalised on {len(norm)} base-policy samples")
+
+    encode = lambda cs: ChoiceDataset([encode_choice(tokenizer, c, config.task.query_length, config.task.response_length) for c in cs])
+    checkpoints = config.run_dir / "reward_model.checkpoints"
+    trainer = BestOfNTrainer(model=model, args=training_arguments(config, checkpoints), train_dataset=encode(train),
+                             eval_dataset=encode(held_out), data_collator=lambda f: collate(f, tokenizer.pad_token_id),
+                             compute_metrics=compute_metrics, callbacks=callbacks)
+    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if resume:
+        log(f"resuming from {resume}")
+    trainer.train(resume_from_checkpoint=resume)
+    after = normalize(model, tokenizer, norm)
+    prediction = trainer.predict(encode(held_out))
+    metrics = {**choice_metrics(prediction.predictions, prediction.label_ids), "train_labels": len(train),
+               "loss_type": r.loss, "normalization": {"before": before, "after": after, "samples": len(norm)},
+               "backbone": r.backbone or config.model.name, "task": config.task.name}
+    _save_atomically(model, tokenizer, final, metrics)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return metrics
+
+
+def _save_atomically(model, tokenizer, final: Path, metrics: dict) -> None:
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_reward_model(model, tokenizer, tmp, extra={"normalization": metrics["normalization"]})
+    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
