@@ -5,8 +5,9 @@ Measures, for `smollm2-135m` (or --model):
      GGUF dequantisation, safetensors save), --cold-runs times;
   2. cached load: `rlhf.models.load_causal_lm` from the populated cache, --runs times;
   3. sampling throughput of `rlhf.generation.generate` (temperature 0.7, no truncation) on queries
-     of the shipped demo stories (64 tokens at most; 256 with --quick), per batch size: one warm-up, then --runs
-     timed repetitions. Tokens counted are the non-pad tokens actually generated (EOS included).
+     of the shipped demo stories (64 tokens at most; 256 with --quick), per batch size: one warm-up,
+     then --runs timed repetitions. Tokens counted are the non-pad tokens actually generated (EOS
+     included); the table shows them against batch size x max_new_tokens.
 
 Timings are printed, never checked. Run from the repository root:
     python bench/generate.py            # the real model, a few minutes on a laptop CPU
@@ -41,6 +42,7 @@ from rlhf.tiny_models import save_tiny_model
 
 console = Console()
 
+
 def quiet(_message: str) -> None:
     pass
 
@@ -57,6 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     args.batch_sizes = sorted({int(b) for b in args.batch_sizes.split(",") if b.strip()})
+    if args.runs < 1 or args.cold_runs < 0 or args.new_tokens < 1 or not args.batch_sizes or min(args.batch_sizes) < 1:
+        parser.error("--runs, --new-tokens and batch sizes must be positive, --cold-runs not negative")
     # The sentiment task's 64-token queries; the tiny model's 512-token vocabulary needs about 4x the tokens.
     args.query_length = 64
     if args.quick:
@@ -160,8 +164,9 @@ def print_report(env: dict, cold: list[float], cached: list[float], generation: 
         gen.add_column(column, justify="right")
     for row in generation:
         speedup = row["median_tokens_per_s"] / base["median_tokens_per_s"]
+        tokens = f"{statistics.median(row['tokens_per_batch']):.0f} of {row['nominal_tokens_per_batch']}"
         gen.add_row(str(row["batch_size"]), f"{row['median_tokens_per_s']:.1f}", f"{row['median_s_per_batch']:.2f}",
-                    f"{statistics.median(row['tokens_per_batch']):.0f} of {row['nominal_tokens_per_batch']}", f"{speedup:.2f}x")
+                    tokens, f"{speedup:.2f}x")
     console.print(gen)
 
 
