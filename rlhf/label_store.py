@@ -189,7 +189,8 @@ class LabelStore:
 
     def submit(self, labeler_id: int, batch_id: int, *, choice: Optional[int] = None, shown_order: Optional[list] = None,
                seconds: Optional[float] = None, skipped: bool = False, flagged: bool = False, reason: Optional[str] = None,
-               client_token: Optional[str] = None, supersedes: Optional[int] = None) -> int:
+               client_token: Optional[str] = None, supersedes: Optional[int] = None,
+               created_at: Optional[datetime] = None) -> int:
         """Store a label (choice = index in the STORED order) and close the assignment; returns its id.
 
         A label with a `client_token` already stored is not stored again: its id is returned.
@@ -200,7 +201,7 @@ class LabelStore:
                 return existing
         try:
             return self._insert_label(labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
-                                      client_token, supersedes)
+                                      client_token, supersedes, created_at)
         except IntegrityError:
             # Two submissions of one token raced, or a label was corrected twice.
             existing = self._label_for_token(client_token) if client_token else None
@@ -209,13 +210,13 @@ class LabelStore:
             return existing
 
     def _insert_label(self, labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
-                      client_token, supersedes) -> int:
+                      client_token, supersedes, created_at=None) -> int:
         with self.session() as s, s.begin():
             batch = s.get(BatchRow, batch_id)
             _check_label(batch, batch_id, choice, shown_order, skipped, flagged)
             row = LabelRow(batch_id=batch_id, labeler_id=labeler_id, choice=choice, shown_order=shown_order,
                            seconds=seconds, skipped=skipped, flagged=flagged, reason=reason,
-                           client_token=client_token, supersedes=supersedes)
+                           client_token=client_token, supersedes=supersedes, created_at=created_at or utcnow())
             s.add(row)
             assignment = s.scalar(select(AssignmentRow).where(AssignmentRow.batch_id == batch_id,
                                                               AssignmentRow.labeler_id == labeler_id))

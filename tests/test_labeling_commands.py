@@ -40,3 +40,8 @@ def test_labelers_add_reads_the_password_from_stdin_and_never_prints_it(cli, tmp
 
     assert LabelStore.for_run(tmp_path / "runs" / "lab").authenticate("ann", "s3cret-pass").is_admin
 
+
+
+def test_import_in_openai_format_needs_a_tokenizer(cli, tmp_path, tiny_gpt2):
+    code, _, err = cli("import", "--config", config_file(tmp_path, tiny_gpt2), "labels.json", "--format", "openai")
+    assert code == 1 and "needs --tokenizer" in err
