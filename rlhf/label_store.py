@@ -224,6 +224,9 @@ class LabelStore:
                 s.add(AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=shown_order or
                                     list(range(len(batch.samples))), done=True))
             else:
+                if assignment.done and supersedes is None:
+                    # A second label of the same item (another tab, a stale page): keep the first.
+                    raise RLHFError(f"batch {batch_id} is already labeled by this labeler; correct that label instead")
                 assignment.done = True
             s.flush()
             return row.id

@@ -126,7 +126,8 @@ def label(args, overrides) -> int:
     log(f"labeling app for run '{config.name}' at {url} (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", config.labeling.host,
            "--server.port", str(config.labeling.port), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false"]
+           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+           "--server.fileWatcherType", "none"]
     return subprocess.call(cmd, env={**os.environ, "RLHF_CONFIG": str(path.resolve())})
 
 

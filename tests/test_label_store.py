@@ -142,3 +142,13 @@ def test_comparisons(store):
     assert store.comparisons()[0].id == cid and store.comparisons()[0].winner == "a"
     with pytest.raises(RLHFError, match="winner"):
         store.add_comparison("q1", "p", "z", "a", "b", winner="left")
+
+
+def test_a_second_label_of_the_same_item_is_refused_but_a_correction_is_not(store):
+    ann = store.add_labeler("ann", "password1")
+    item = store.next_assignment(ann.id)
+    first = store.submit(ann.id, item.batch_id, choice=0)
+    with pytest.raises(RLHFError, match="already labeled by this labeler"):
+        store.submit(ann.id, item.batch_id, choice=1)  # another tab, a stale page
+    store.correct(first, choice=1)
+    assert [l.choice for l in store.labels()] == [1]

@@ -1,0 +1,37 @@
+"""The labeling app's entry point: `RLHF_CONFIG=runs/<name>/config.yaml streamlit run labeling_app/app.py`.
+
+It loads the run (config and label store), asks for a sign-in, then routes to the pages. Labelers get
+the labeling page; admins also get the dashboard. The dashboard stays registered for labelers but
+hidden from their menu, so a labeler who types its URL lands on the page's own "Admins only" guard
+instead of silently on another page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from labeling_app import auth
+from labeling_app.context import run_context
+
+ROUTES = Path(__file__).resolve().parent / "routes"
+
+st.set_page_config(page_title="Labeling", page_icon="🏷️", layout="centered")
+st.set_option("client.toolbarMode", "minimal")  # no "Deploy" or developer menu for labelers
+run = run_context()
+labeler = auth.current()
+pages = [
+    st.Page(ROUTES / "label.py", title="Label", icon=":material/label:", url_path="label", default=True),
+    st.Page(ROUTES / "dashboard.py", title="Dashboard", icon=":material/monitoring:", url_path="dashboard",
+            visibility="visible" if labeler is not None and labeler.is_admin else "hidden"),
+]
+# Called before the sign-in, so the page asked for in the URL is still the one drawn after it.
+page = st.navigation(pages, position="top" if labeler is not None else "hidden")
+if labeler is None:
+    # A correct sign-in is stored by the form's callback, which runs before this script: the run
+    # that follows the click already has a labeler and draws the page.
+    auth.sign_in_form(run.store, run.config.name)
+    st.stop()
+auth.header(labeler)
+page.run()

@@ -1,0 +1,97 @@
+"""The run this app serves: the config named by RLHF_CONFIG and its label store, loaded once per process.
+
+Every page calls `run_context()`. A missing or broken config, or a store that cannot be opened, is
+one error on the page and the script stops there: nothing below it runs half-configured.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn, Optional
+
+import streamlit as st
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from rlhf.config import Config, load_config
+from rlhf.errors import RLHFError
+from rlhf.label_store import LabelStore
+
+ENV = "RLHF_CONFIG"
+HOW_TO_START = (f"Start the app with `{ENV}=runs/<name>/config.yaml streamlit run labeling_app/app.py` "
+                "(or `rlhf label --config ...`).")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    config_path: Path
+    config: Config
+    store: LabelStore
+
+
+def run_context() -> RunContext:
+    """The run's config and store; on any problem, one error on the page and the script stops."""
+    raw = os.environ.get(ENV, "").strip()
+    if not raw:
+        _fail(f"{ENV} is not set, so the app does not know which run to label. {HOW_TO_START}")
+    path = Path(raw).expanduser().resolve()
+    try:
+        # The file's modification time is part of the cache key: an edited config is read again.
+        config = _load_config(str(path), path.stat().st_mtime_ns)
+    except OSError as error:
+        _fail(f"Cannot read the run config {path} ({ENV}): {error.strerror or error}. {HOW_TO_START}")
+    except RLHFError as error:
+        _fail(f"The run config {path} ({ENV}) is broken: {error}")
+    try:
+        store = _open_store(config.database_url)
+    except _NoStore as missing:
+        _fail(f"There is no label store at {missing}. Create it with the rlhf CLI (`rlhf sample`, `rlhf labelers add`) "
+              "from the same working directory, or give the run an absolute output_dir.")
+    except (SQLAlchemyError, RLHFError) as error:
+        _fail(f"Cannot open the label store {config.database_url}: {error}")
+    _freeze_startup_objects()
+    return RunContext(path, config, store)
+
+
+@st.cache_resource(show_spinner=False)
+def _load_config(path: str, mtime_ns: int) -> Config:
+    return load_config(path)
+
+
+class _NoStore(Exception):
+    """An SQLite store file that does not exist: opening it would silently create an empty one."""
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(url: str) -> LabelStore:
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        raise _NoStore(str(missing))  # not cached: the next run looks again
+    return LabelStore(url)
+
+
+@st.cache_resource(show_spinner=False)
+def _freeze_startup_objects() -> bool:
+    """Once per process, hide what the imports made (torch, transformers: millions of objects) from
+    the garbage collector. Without this each full collection scanned them all: pauses of 250-550 ms
+    in the middle of reruns, every few labels (measured with the latency benchmark)."""
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+def _missing_sqlite_file(url: str) -> Optional[Path]:
+    """The path of an SQLite store that does not exist yet, else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+def _fail(message: str) -> NoReturn:
+    st.error(message, icon=":material/block:")
+    st.stop()

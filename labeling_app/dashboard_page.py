@@ -1,0 +1,125 @@
+"""The admins' dashboard: progress per labeler, agreement, position bias, time per label, export.
+
+The figures come from `rlhf.label_stats` (the CLI reports the same ones); this page only lays them out.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from labeling_app import auth
+from labeling_app.context import RunContext, run_context
+from rlhf import label_stats
+from rlhf.errors import RLHFError
+
+
+def render_page() -> None:
+    run = run_context()
+    auth.require_admin()  # app.py hides the page from labelers' menus; the guard is here
+    st.set_page_config(layout="wide")  # tables and charts use the room; the labeling page stays narrow to read
+    labels = run.store.labels()
+    num_choices = run.config.labeling.samples_per_query
+    st.title("Dashboard")
+    _overview(run, labels)
+    _labelers(run, labels, num_choices)
+    _agreement(labels, num_choices)
+    _positions(labels, num_choices)
+    _times(labels)
+    _reasons(labels)
+    _export(run)
+
+
+def _overview(run: RunContext, labels: list) -> None:
+    latest = label_stats.latest_per_labeler(labels)
+    chosen = sum(1 for label in latest if label_stats.is_choice(label))
+    flagged = sum(1 for label in latest if label.flagged)
+    cols = st.columns(4)
+    cols[0].metric("Sample batches", run.store.count_batches())
+    cols[1].metric("Choices", chosen)
+    cols[2].metric("Skipped", sum(1 for label in latest if label.skipped and not label.flagged))
+    cols[3].metric("Flagged prompts", flagged)
+
+
+def _labelers(run: RunContext, labels: list, num_choices: int) -> None:
+    st.subheader("Labelers")
+    names = {labeler.id: labeler.name for labeler in run.store.labelers()}
+    rows = [{"labeler": r.name, "chosen": r.chosen, "skipped": r.skipped, "flagged": r.flagged,
+             "median s/label": r.median_seconds, "labels/hour": r.labels_per_hour,
+             "agreement with others": r.agreement}
+            for r in label_stats.labeler_stats(labels, names, num_choices)]
+    if not rows:
+        st.info("No labelers yet: add them with `rlhf labelers add`.")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+        "median s/label": st.column_config.NumberColumn(format="%.1f"),
+        "labels/hour": st.column_config.NumberColumn(format="%.0f"),
+        "agreement with others": st.column_config.NumberColumn(format="percent"),
+    })
+
+
+def _agreement(labels: list, num_choices: int) -> None:
+    st.subheader("Agreement between labelers")
+    result = label_stats.agreement(labels, num_choices)
+    if not result.pairs:
+        st.info("No batch has choices from two labelers yet. Set `labeling.labelers_per_batch` to 2 or more "
+                "to measure agreement.")
+        return
+    cols = st.columns(3)
+    cols[0].metric("Observed agreement", f"{result.rate:.0%}")
+    cols[1].metric("Chance", f"{result.chance:.0%}")
+    cols[2].metric("Measured on", f"{result.batches} batches", help=f"{result.pairs} pairs of labelers' choices")
+    st.caption("The share of pairs of labelers who chose the same continuation of the same batch. "
+               "Labelers choosing at random would agree at the chance rate.")
+
+
+def _positions(labels: list, num_choices: int) -> None:
+    st.subheader("Choices by position on screen")
+    counts = label_stats.position_counts(labels, num_choices)
+    total = sum(counts)
+    if not total:
+        st.info("No choices yet.")
+        return
+    table = pd.DataFrame({"position": [str(p + 1) for p in range(len(counts))], "choices": counts,
+                          "share": [n / total for n in counts]})
+    st.bar_chart(table, x="position", y="choices", height=220)
+    st.caption(f"Without position bias each position gets about {1 / len(counts):.0%} of the {total} choices: "
+               + ", ".join(f"position {p + 1}: {n / total:.0%}" for p, n in enumerate(counts)) + ".")
+
+
+def _times(labels: list) -> None:
+    st.subheader("Time per label")
+    quantiles = label_stats.seconds_quantiles(labels)
+    if not quantiles:
+        st.info("No timed labels yet.")
+        return
+    cols = st.columns(len(quantiles))
+    for col, (q, seconds) in zip(cols, quantiles.items()):
+        col.metric(f"{q:.0%} of labels within", f"{seconds:.1f} s")
+    histogram = pd.DataFrame(label_stats.seconds_histogram(labels), columns=["seconds", "labels"])
+    st.bar_chart(histogram, x="seconds", y="labels", sort=False, height=220)
+
+
+def _reasons(labels: list) -> None:
+    reasons = label_stats.reason_counts(labels)
+    if reasons:
+        st.subheader("Skips and flags")
+        st.dataframe(pd.DataFrame(reasons, columns=["kind", "reason", "count"]), hide_index=True)
+
+
+def _export(run: RunContext) -> None:
+    st.subheader("Export")
+    out_dir = run.config.run_dir / "exports"
+    st.caption(f"Writes the labels (best-of-4 and pairwise) to `{out_dir}`.")
+    if st.button("Export labels", key="export"):
+        try:
+            from rlhf.label_export import export_labels  # imported here: the app runs without it
+        except ImportError:
+            st.error("Export is not available: this installation has no `rlhf.label_export`.")
+            return
+        try:
+            written = export_labels(run.store, out_dir)
+        except (RLHFError, OSError) as error:
+            st.error(f"Export failed: {error}")
+            return
+        st.success("Exported: " + ", ".join(f"{name} → `{path}`" for name, path in written.items()))

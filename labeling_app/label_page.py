@@ -1,0 +1,143 @@
+"""The labeling page: a prompt and its continuations; the labeler picks the best (click, or keys 1-4).
+
+Each choice is stored by a button callback, which runs before the page is drawn again, so one
+script run both stores the label and shows the next item. The item on screen (its assignment, a
+token and the time it was first shown) lives in the session and is bound to the buttons drawn for
+it; the token makes a repeated request store one label, and the time is measured on the server.
+
+The choice buttons keep one key per position for every item. Keyed per item, Streamlit's frontend
+sometimes left the keyboard shortcut bound to the previous item's button, and the key press was lost
+(about 1 in 20 in the browser tests). With stable keys the newest binding always wins; the price is
+that the second click of a double click can reach the next item, so a choice arriving less than
+`BOUNCE_SECONDS` after an item was shown is dropped as a bounce (nobody reads four texts that fast).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Optional
+
+import streamlit as st
+
+from labeling_app import auth, render
+from labeling_app.context import RunContext, run_context
+from rlhf.errors import RLHFError
+from rlhf.label_store import Assignment, Labeler, Progress
+
+SKIP_REASONS = ["Can't decide: equally good", "Can't decide: equally bad", "I don't understand the text", "Other"]
+FLAG_REASONS = ["Offensive or harmful", "Garbled or not a real prompt", "Personal information", "Other"]
+BOUNCE_SECONDS = 0.3
+_ITEM, _NOTICE, _LABELED = "label_item", "label_notice", "labeled_this_session"
+
+
+@dataclass
+class Item:
+    """An assignment on screen."""
+
+    labeler_id: int
+    assignment: Assignment
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    shown_at: float = field(default_factory=time.monotonic)
+
+
+def render_page() -> None:
+    run = run_context()
+    labeler = auth.require_signed_in()
+    item = _current_item(run, labeler)
+    _progress(run.store.progress(labeler.id, run.config.labeling.labelers_per_batch))
+    _instructions(run)
+    if notice := st.session_state.pop(_NOTICE, None):
+        st.warning(notice)
+    if item is None:
+        _all_done()
+        return
+    if len(item.assignment.prompt) > render.TAIL_CHARS:  # the options show only the prompt's end
+        render.show_prompt(item.assignment.prompt, item.assignment.batch_id)
+    _choices(run, item)
+    _skip_and_flag(run, item)
+
+
+def _current_item(run: RunContext, labeler: Labeler) -> Optional[Item]:
+    """The item on screen, else the labeler's next assignment (the store never repeats a batch)."""
+    item = st.session_state.get(_ITEM)
+    if item is None or item.labeler_id != labeler.id:
+        assignment = run.store.next_assignment(labeler.id, run.config.labeling.labelers_per_batch)
+        item = Item(labeler.id, assignment) if assignment is not None else None
+        st.session_state[_ITEM] = item
+    return item
+
+
+def _progress(progress: Progress) -> None:
+    rate = f" · {progress.labels_per_hour:.0f} labels/hour" if progress.labels_per_hour else ""
+    share = progress.done / progress.available if progress.available else 1.0
+    st.progress(min(share, 1.0), text=f"**{progress.done} / {progress.available}** done{rate}")
+
+
+def _instructions(run: RunContext) -> None:
+    task = run.config.task
+    text = task.instructions.strip() or task.description.strip() or "Pick the continuation you like best."
+    # Open until the labeler's first label in this session, then out of the way.
+    with st.expander(f"Instructions: {task.name}", expanded=not st.session_state.get(_LABELED)):
+        st.markdown(text)  # written by the experimenter in the run config, not by the model
+        keys = min(run.config.labeling.samples_per_query, 9)
+        st.caption(f"Click the button under the best continuation, or press its number (1-{keys}) on the keyboard.")
+
+
+def _choices(run: RunContext, item: Item) -> None:
+    shown = item.assignment.shown
+    columns = st.columns(2) if len(shown) > 1 else [st.container()]
+    for position, text in enumerate(shown):
+        with columns[position % len(columns)].container(border=True):
+            render.show_continuation(item.assignment.prompt, text, position + 1, item.assignment.batch_id)
+            st.button("Best", key=f"choose_{position}", help=f"Choose continuation {position + 1}",
+                      shortcut=str(position + 1) if position < 9 else None, width="stretch",
+                      on_click=_choose, args=(run, item, item.assignment.shown_order[position]))
+
+
+def _skip_and_flag(run: RunContext, item: Item) -> None:
+    skip, flag = st.columns(2)
+    # Keyed per item, so the popover of the next item starts closed.
+    with skip.popover("Skip…", width="stretch", key=f"skip_popover_{item.token}"):
+        _reason_form(run, item, "skip", SKIP_REASONS, "Skip this item", skipped=True)
+    with flag.popover("Flag bad prompt…", width="stretch", key=f"flag_popover_{item.token}"):
+        _reason_form(run, item, "flag", FLAG_REASONS, "Flag the prompt", flagged=True)
+
+
+def _reason_form(run: RunContext, item: Item, kind: str, reasons: list[str], action: str, **label) -> None:
+    with st.form(f"{kind}_{item.token}", border=False):
+        st.radio("Reason", reasons, key=f"{kind}_reason_{item.token}")
+        st.text_input("Details (optional)", key=f"{kind}_details_{item.token}", max_chars=500)
+        st.form_submit_button(action, on_click=_submit_with_reason, args=(run, item, kind), kwargs=label)
+
+
+def _choose(run: RunContext, item: Item, choice: int) -> None:
+    if time.monotonic() - item.shown_at >= BOUNCE_SECONDS:
+        _submit(run, item, choice=choice)
+
+
+def _submit_with_reason(run: RunContext, item: Item, kind: str, **label) -> None:
+    reason = st.session_state.get(f"{kind}_reason_{item.token}") or "Other"
+    details = (st.session_state.get(f"{kind}_details_{item.token}") or "").strip()
+    _submit(run, item, reason=f"{reason}: {details}" if details else reason, **label)
+
+
+def _submit(run: RunContext, item: Item, **label) -> None:
+    """Store the label of `item` (the item the button was drawn for) and move on to the next one."""
+    seconds = round(time.monotonic() - item.shown_at, 3)
+    try:
+        run.store.submit(item.labeler_id, item.assignment.batch_id, shown_order=item.assignment.shown_order,
+                         seconds=seconds, client_token=item.token, **label)
+    except RLHFError as error:
+        st.session_state[_NOTICE] = f"That label was not stored: {error}"
+    # A second click on the same item must not discard the next item, already on screen.
+    if st.session_state.get(_ITEM) is item:
+        del st.session_state[_ITEM]
+    st.session_state[_LABELED] = True
+
+
+def _all_done() -> None:
+    st.success("All done, thank you! There is nothing left for you to label right now.", icon=":material/task_alt:")
+    st.caption("New items appear here when more samples are added to the run.")
+    st.button("Check for new items")  # a rerun is all it takes

@@ -1,0 +1,61 @@
+"""Model text on the page, shown literally: HTML, markdown, links and images in it are never rendered.
+
+Text goes through `html.escape` into `st.html`, which (unlike `st.markdown`) does no markdown
+processing, so `**bold**`, `[link](url)`, `$math$` and `<script>` all appear as typed. White space is
+kept (`pre-wrap`), so a labeler sees line breaks and leading spaces as the model wrote them. The
+colours use opacity, not fixed values, so the text reads in light and dark themes alike.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+TAIL_CHARS = 80  # how much of the prompt each option repeats before its continuation
+_BLOCK = "white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.55;font-size:1rem;margin:0"
+_PROMPT = "opacity:0.55"
+_EMPTY = "opacity:0.55;font-style:italic"
+_NUMBER = "font-weight:700;margin-right:0.5em"
+_LABEL = "font-size:0.75rem;font-weight:600;text-transform:uppercase;letter-spacing:0.05em;opacity:0.6;margin-right:0.75em"
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def prompt_tail(prompt: str, chars: int = TAIL_CHARS) -> str:
+    """The end of the prompt, cut at a word boundary, with an ellipsis when something was cut."""
+    if len(prompt) <= chars:
+        return prompt
+    tail = prompt[-chars:]
+    space = tail.find(" ")
+    return "…" + (tail[space:] if 0 <= space < chars // 2 else tail)
+
+
+def prompt_html(prompt: str, batch_id: int) -> str:
+    """The whole prompt. data-batch (on every item element) tells browser tests which item is on screen."""
+    return (f'<div class="rlhf-prompt" data-batch="{batch_id}" style="{_BLOCK}">'
+            f'<span style="{_LABEL}">Prompt</span><span style="{_PROMPT}">{escape(prompt)}</span></div>')
+
+
+def continuation_html(prompt: str, continuation: str, position: int, batch_id: int) -> str:
+    """Numbered; the continuation after the (grey) end of its prompt, so it reads as what follows it."""
+    body = escape(continuation) if continuation.strip() else f'<span style="{_EMPTY}">(empty continuation)</span>'
+    return (f'<div class="rlhf-option" data-batch="{batch_id}" data-position="{position}" style="{_BLOCK}">'
+            f'<span style="{_NUMBER}">{position}</span>'
+            f'<span style="{_PROMPT}">{escape(prompt_tail(prompt))}</span>'
+            f'<span class="rlhf-continuation">{body}</span></div>')
+
+
+def show_prompt(prompt: str, batch_id: int) -> None:
+    st.html(prompt_html(prompt, batch_id))
+
+
+def show_continuation(prompt: str, continuation: str, position: int, batch_id: int) -> None:
+    st.html(continuation_html(prompt, continuation, position, batch_id))
+
+
+def caption(text: str) -> None:
+    """A small grey line of text that is not markdown (a labeler's name may hold any character)."""
+    st.html(f'<div style="font-size:0.875rem;opacity:0.6">{escape(text)}</div>')
