@@ -54,9 +54,11 @@ def choices_from_file(path: str | Path, task_name: Optional[str] = None) -> list
             try:
                 row = json.loads(line)
                 samples = [row[f"sample{i}"] for i in range(_count_samples(row))]
-                out.append(Choice(str(row.get("query_id", n)), row["query"], samples, int(row["best"]), row.get("task")))
+                choice = Choice(str(row.get("query_id", n)), row["query"], samples, int(row["best"]), row.get("task"))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise DataError(f"{path}, line {n}: not a best-of-n label ({type(exc).__name__}: {exc})") from None
+            if task_name is None or choice.task in (None, task_name):  # exports carry no task field: keep those
+                out.append(choice)
     if not out:
         raise DataError(f"{path} holds no labels")
     return out

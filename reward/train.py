@@ -93,8 +93,10 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     if resume:
         log(f"resuming from {resume}")
     trainer.train(resume_from_checkpoint=resume)
-    after = normalize(model, tokenizer, norm)
+    # Held-out figures of the model as trained: re-normalising rescales the rewards, which would
+    # change the loss and calibration (not the accuracies) without the model having learned anything.
     prediction = trainer.predict(encode(held_out))
+    after = normalize(model, tokenizer, norm)
     metrics = {**choice_metrics(prediction.predictions, prediction.label_ids), "train_labels": len(train),
                "loss_type": r.loss, "normalization": {"before": before, "after": after, "samples": len(norm)},
                "backbone": r.backbone or config.model.name, "task": config.task.name}

@@ -207,6 +207,32 @@ def _resolve(store, records: list[Record]) -> None:
             prompts[r.query_id] = stored.prompt if stored is not None else r.query
         if prompts[r.query_id] != r.query:
             _fail(r.where, "query", f"query id {r.query_id!r} is already used for a different prompt")
+    _one_label_per_labeler(store, records)
+
+
+def _one_label_per_labeler(store, records: list[Record]) -> None:
+    """A labeler labels a batch once (the store refuses a second label), so a file that gives one
+    labeler two different choices for one batch - or differs from what the store holds - is refused
+    before anything is written."""
+    seen = {}
+    for r in records:
+        key = (r.batch_id or (r.query_id, r.policy, tuple(r.samples)), r.labeler)
+        if key in seen and _client_token(seen[key]) != _client_token(r):
+            _fail(r.where, "labeler", f"{r.labeler!r} already labels this batch on {seen[key].where}; "
+                  "give each labeler's label of a batch once, or distinct labeler names")
+        seen.setdefault(key, r)
+        labeler = store.labeler(r.labeler)
+        batch_id = r.batch_id or _find_batch(store, r)
+        if labeler is not None and batch_id is not None and _held_label_differs(store, batch_id, labeler.id, r):
+            _fail(r.where, "labeler", f"{r.labeler!r} already has a different label for this batch in the store")
+
+
+def _held_label_differs(store, batch_id: int, labeler_id: int, r: Record) -> bool:
+    replaced = select(LabelRow.supersedes).where(LabelRow.supersedes.is_not(None))
+    with store.session() as s:
+        held = list(s.scalars(select(LabelRow).where(LabelRow.batch_id == batch_id, LabelRow.labeler_id == labeler_id,
+                                                     LabelRow.id.not_in(replaced))))
+    return bool(held) and not _already_labeled(store, batch_id, labeler_id, r)
 
 
 def _client_token(r: Record) -> str:

@@ -202,12 +202,15 @@ class LabelStore:
         try:
             return self._insert_label(labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
                                       client_token, supersedes, created_at)
-        except IntegrityError:
-            # Two submissions of one token raced, or a label was corrected twice.
+        except IntegrityError as exc:
+            # Two submissions of one token raced, a label was corrected twice, or an id names nothing.
             existing = self._label_for_token(client_token) if client_token else None
-            if existing is None:
+            if existing is not None:
+                return existing
+            if supersedes is not None and self._is_superseded(supersedes):
                 raise RLHFError(f"label {supersedes} has already been corrected") from None
-            return existing
+            raise RLHFError(f"the label could not be stored: {str(exc.orig).splitlines()[0]} "
+                            f"(labeler {labeler_id}, batch {batch_id})") from None
 
     def _insert_label(self, labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
                       client_token, supersedes, created_at=None) -> int:
@@ -230,6 +233,10 @@ class LabelStore:
                 assignment.done = True
             s.flush()
             return row.id
+
+    def _is_superseded(self, label_id: int) -> bool:
+        with self.session() as s:
+            return s.scalar(select(LabelRow.id).where(LabelRow.supersedes == label_id)) is not None
 
     def _label_for_token(self, token: str) -> Optional[int]:
         with self.session() as s:
@@ -261,8 +268,10 @@ class LabelStore:
             remaining = s.scalar(select(func.count()).select_from(_open_batches(labeler_id, labelers_per_batch).subquery()))
             since = utcnow() - timedelta(hours=1)
             recent = s.scalar(select(func.count()).where(LabelRow.labeler_id == labeler_id, LabelRow.created_at >= since))
-            seconds = s.scalar(select(func.sum(LabelRow.seconds)).where(LabelRow.labeler_id == labeler_id))
-        rate = 3600.0 * done / seconds if seconds else (float(recent) if recent else None)
+            timed = s.execute(select(func.count(LabelRow.seconds), func.sum(LabelRow.seconds))
+                              .where(LabelRow.labeler_id == labeler_id)).one()
+        # The rate while labeling: timed labels over the seconds they took (untimed ones have no duration).
+        rate = 3600.0 * timed[0] / timed[1] if timed[1] else (float(recent) if recent else None)
         return Progress(done=done, available=done + open_now + remaining, labels_per_hour=rate)
 
     # -- comparisons (evaluation) ---------------------------------------------------------------

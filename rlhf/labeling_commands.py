@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -78,9 +79,9 @@ def sample(args, overrides) -> int:
     from rlhf.sampling import sample_for_labeling
 
     config = load_config(args.config, overrides)
-    if config.labeling.policy:
-        config.model.name = config.labeling.policy
-    model, tokenizer = load_model_for(config)
+    # Sample from the trained policy when one is named; the config keeps naming the base model.
+    policy = replace(config, model=replace(config.model, name=config.labeling.policy)) if config.labeling.policy else config
+    model, tokenizer = load_model_for(policy)
     queries = queries_for(config, tokenizer, "train")
     _write_resolved(config)
     store = open_store(config)

@@ -209,3 +209,19 @@ def test_a_folder_without_a_tokenizer_is_a_data_error(tmp_path):
     path.write_text("[]")
     with pytest.raises(DataError, match="vocab.json and merges.txt"):
         import_openai_labels(fresh(tmp_path), path, tmp_path, "sentiment")
+
+
+def test_one_labeler_labeling_a_batch_twice_differently_imports_nothing(tmp_path):
+    line = {"query": "Q.", "sample0": "a", "sample1": "b", "sample2": "c", "sample3": "d", "labeler": "ann"}
+    path = tmp_path / "twice.jsonl"
+    path.write_text("\n".join(json.dumps({**line, "best": best}) for best in (0, 2)) + "\n")
+    store = fresh(tmp_path)
+    with pytest.raises(DataError, match="line 2.*'ann' already labels this batch on .*line 1"):
+        import_best_of_4(store, path, "sentiment", progress=False)
+    assert store.labels(effective=False) == [] and store.count_batches() == 0
+    path.write_text(json.dumps({**line, "best": 1}) + "\n")
+    assert import_best_of_4(store, path, "sentiment", progress=False) == 1
+    path.write_text(json.dumps({**line, "best": 3}) + "\n")  # differs from what the store holds for ann
+    with pytest.raises(DataError, match="already has a different label for this batch"):
+        import_best_of_4(store, path, "sentiment", progress=False)
+    assert [l.choice for l in store.labels()] == [1]

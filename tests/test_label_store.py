@@ -152,3 +152,12 @@ def test_a_second_label_of_the_same_item_is_refused_but_a_correction_is_not(stor
         store.submit(ann.id, item.batch_id, choice=1)  # another tab, a stale page
     store.correct(first, choice=1)
     assert [l.choice for l in store.labels()] == [1]
+
+
+def test_labels_per_hour_counts_only_timed_labels_and_errors_name_the_problem(store):
+    ann = store.add_labeler("ann", "password1")
+    store.submit(ann.id, 1, choice=0, seconds=60.0)
+    store.submit(ann.id, 2, choice=0)  # imported or simulated: no duration
+    assert store.progress(ann.id).labels_per_hour == 60.0
+    with pytest.raises(RLHFError, match="could not be stored.*labeler 999"):
+        store.submit(999, 3, choice=0)

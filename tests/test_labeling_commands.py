@@ -23,6 +23,18 @@ def test_sample_then_list_labelers_then_simulate_needs_batches(cli, tmp_path, ti
     assert (tmp_path / "runs" / "lab" / "config.yaml").is_file() and (tmp_path / "runs" / "lab" / "labels.db").is_file()
 
 
+def test_sampling_from_a_policy_keeps_the_base_model_in_the_config(cli, tmp_path, tiny_gpt2, tiny_llama):
+    import yaml
+
+    from rlhf.label_store import LabelStore
+
+    code, _, _ = cli("sample", "--config", config_file(tmp_path, tiny_gpt2), "--n", "2", "--policy", tiny_llama, "--round", "1")
+    resolved = yaml.safe_load((tmp_path / "runs" / "lab" / "config.yaml").read_text())
+    assert code == 0 and resolved["model"]["name"] == str(tiny_gpt2) and resolved["labeling"]["policy"] == str(tiny_llama)
+    batch = LabelStore.for_run(tmp_path / "runs" / "lab").batch(1)
+    assert (batch.policy, batch.round) == (str(tiny_llama), 1)
+
+
 def test_labelers_add_reads_the_password_from_stdin_and_never_prints_it(cli, tmp_path, tiny_gpt2, monkeypatch):
     config = config_file(tmp_path, tiny_gpt2)
     monkeypatch.setattr("sys.stdin", io.StringIO("s3cret-pass\n"))
