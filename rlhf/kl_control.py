@@ -57,7 +57,15 @@ class KLControlCallback(TrainerCallback):
     def on_log(self, args, state, control, logs: Optional[dict] = None, **kwargs):
         if not logs or self.kl_key not in logs:
             return
+        used = args.kl_coef
         beta = self.controller.update(float(logs[self.kl_key]), n_episodes=args.batch_size)
         args.kl_coef = beta
-        logs["objective/beta"] = beta
+        # Trainer.log copies the logs into log_history before callbacks run: record beta in both.
+        for record in (logs, state.log_history[-1] if state.log_history else {}):
+            record["objective/beta"] = used
         self.history.append((state.global_step, float(logs[self.kl_key]), beta))
+
+    def attach(self, trainer) -> "KLControlCallback":
+        """Add this callback ahead of the reporting integrations, so they log beta too."""
+        trainer.callback_handler.callbacks.insert(0, self)
+        return self

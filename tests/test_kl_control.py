@@ -29,7 +29,9 @@ def test_the_callback_sets_the_kl_coef_trl_reads_at_each_update():
     callback.on_train_begin(args, None, None)
     assert args.kl_coef == 0.1
     logs = {"objective/kl": 12.0}
-    callback.on_log(args, SimpleNamespace(global_step=1), None, logs=logs)
-    assert args.kl_coef == pytest.approx(0.1 * (1 + 0.2 * 64 / 10_000)) and logs["objective/beta"] == args.kl_coef
-    callback.on_log(args, SimpleNamespace(global_step=2), None, logs={"loss": 1.0})  # no KL in these logs
+    state = SimpleNamespace(global_step=1, log_history=[dict(logs)])
+    callback.on_log(args, state, None, logs=logs)
+    assert args.kl_coef == pytest.approx(0.1 * (1 + 0.2 * 64 / 10_000))
+    assert logs["objective/beta"] == state.log_history[-1]["objective/beta"] == 0.1  # the beta this update used
+    callback.on_log(args, SimpleNamespace(global_step=2, log_history=[]), None, logs={"loss": 1.0})  # no KL here
     assert len(callback.history) == 1
