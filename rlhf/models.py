@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
-
-import torch
+from typing import TYPE_CHECKING, Literal, Optional
 
 from rlhf import offline_models
 from rlhf.config_loader import option
 from rlhf.errors import ModelNotAvailable
 from rlhf.hub import use_offline_mode_if_unreachable
 
+if TYPE_CHECKING:
+    import torch
+
+# torch and transformers are imported where they are used: configs, tasks and the labeling app
+# import this module, and should not pay seconds of start-up for a library they never call.
 PAD_TOKEN = "<|pad|>"
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPE_NAMES = ("float32", "bfloat16", "float16")
 
 
 @dataclass
@@ -64,15 +67,19 @@ def _check_hub_name(name: str, revision: Optional[str]) -> str:
     return name
 
 
-def pick_device(device: str = "auto") -> torch.device:
+def pick_device(device: str = "auto") -> "torch.device":
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
 
-def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+def pick_dtype(dtype: str, device: "torch.device") -> "torch.dtype":
+    import torch
+
     if dtype != "auto":
-        return DTYPES[dtype]
+        return getattr(torch, dtype)
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32

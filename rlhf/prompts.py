@@ -17,12 +17,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Literal, Optional
-
-import datasets
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Optional
 
 from rlhf.config_loader import option
 from rlhf.errors import DataError
+
+if TYPE_CHECKING:
+    import datasets
 
 DATA_DIR = Path(__file__).parent / "data"
 DEMO_SETS = {"stories": DATA_DIR / "demo_stories.jsonl", "documents": DATA_DIR / "demo_documents.jsonl"}
@@ -88,7 +89,7 @@ def load_prompts(
     optional: Iterable[str] = (),
     count_tokens: Optional[Callable[[list[str]], list[int]]] = None,
     max_tokens: Optional[int] = None,
-) -> tuple[datasets.DatasetDict, PromptReport]:
+) -> tuple["datasets.DatasetDict", PromptReport]:
     """Read `source` into `train` and `eval` splits holding `id` plus the `needed` fields.
 
     `count_tokens` and `max_tokens` size the excerpts of plain-text sources (the task's tokenizer
@@ -187,6 +188,8 @@ def _jsonl_rows(paths: list[str], encoding: str, report: PromptReport) -> Iterat
 
 
 def _table_rows(kind: str, path: str) -> Iterator[dict]:
+    import datasets
+
     reader = datasets.Dataset.from_csv if kind == "csv" else datasets.Dataset.from_parquet
     try:
         table = reader(path, keep_in_memory=True)
@@ -199,6 +202,8 @@ def _table_rows(kind: str, path: str) -> Iterator[dict]:
 
 def _hub_rows(source: PromptSource) -> Iterator[dict]:
     from rlhf.hub import use_offline_mode_if_unreachable
+
+    import datasets
 
     use_offline_mode_if_unreachable()
     try:
@@ -301,7 +306,9 @@ def _row_id(row: dict, id_field: Optional[str]) -> str:
     return row["__id__"]
 
 
-def _split(records: list[dict], columns: list[str], source: PromptSource) -> datasets.DatasetDict:
+def _split(records: list[dict], columns: list[str], source: PromptSource) -> "datasets.DatasetDict":
+    import datasets
+
     def is_eval(record_id: str) -> bool:
         digest = hashlib.sha1(f"{source.split_seed}:{record_id}".encode()).hexdigest()
         return int(digest[:8], 16) % 10_000 < source.eval_fraction * 10_000

@@ -11,13 +11,14 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
-
-import torch
+from typing import TYPE_CHECKING, Optional
 
 from rlhf.config_loader import from_dict, option, read_yaml
 from rlhf.errors import ConfigError
 from rlhf.prompts import PromptSource
+
+if TYPE_CHECKING:
+    import torch
 
 BUILTIN_DIR = Path(__file__).parent / "builtin_tasks"
 
@@ -157,12 +158,14 @@ def truncation_token_ids(tokenizer, truncate_token: Optional[str]) -> list[int]:
     return sorted(ids)
 
 
-def truncate_responses(responses: torch.Tensor, stop_ids: list[int], truncate_after: int, pad_id: int):
+def truncate_responses(responses: "torch.Tensor", stop_ids: list[int], truncate_after: int, pad_id: int):
     """Cut each response after its first stop token at position >= truncate_after.
 
     Returns the cut responses (padding after the stop token) and a bool per response that is
     False where no stop token was found (the caller gives those `penalty_reward`).
     """
+    import torch
+
     if not stop_ids:
         return responses, torch.ones(responses.shape[0], dtype=torch.bool, device=responses.device)
     is_stop = torch.isin(responses, torch.tensor(stop_ids, device=responses.device))
