@@ -8,27 +8,28 @@ from __future__ import annotations
 
 import torch
 
-from reward.model import sequence_rewards
+from reward.data import Choice, collate, encode_choice
+from reward.trainer import batch_rewards
 
 
 @torch.no_grad()
-def raw_rewards(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16,
-                max_query: int = 512, max_response: int = 128) -> torch.Tensor:
-    """Rewards before gain and bias, for (query, response) texts."""
+def rewards(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16,
+            max_query: int = 512, max_response: int = 128) -> torch.Tensor:
+    """Normalised rewards for (query, response) texts, encoded as training encodes them."""
     model.eval()
+    device = next(model.parameters()).device
     out = []
     for start in range(0, len(pairs), batch_size):
-        seqs = [tokenizer(q, add_special_tokens=False)["input_ids"][-max_query:]
-                + tokenizer(r, add_special_tokens=False)["input_ids"][:max_response] for q, r in pairs[start : start + batch_size]]
-        longest = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), longest), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, s in enumerate(seqs):
-            ids[i, : len(s)], mask[i, : len(s)] = torch.tensor(s), 1
-        device = next(model.parameters()).device
-        normalized = sequence_rewards(model, ids.to(device), mask.to(device)).float().cpu()
-        out.append((normalized - model.score.bias.cpu()) / model.score.gain.cpu())
+        features = [encode_choice(tokenizer, Choice("", q, [r], 0), max_query, max_response)
+                    for q, r in pairs[start : start + batch_size]]
+        batch = {k: v.to(device) for k, v in collate(features, tokenizer.pad_token_id).items()}
+        out.append(batch_rewards(model, batch).view(-1).float().cpu())
     return torch.cat(out)
+
+
+def raw_rewards(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16) -> torch.Tensor:
+    """Rewards before gain and bias."""
+    return (rewards(model, tokenizer, pairs, batch_size) - model.score.bias.cpu()) / model.score.gain.cpu()
 
 
 def fit_normalization(raw: torch.Tensor, mean: float = 0.0, std: float = 1.0) -> tuple[float, float]:

@@ -42,14 +42,13 @@ def train_reward(args, overrides) -> int:
 
 def score(args, overrides) -> int:
     from reward.model import load_reward_model
-    from reward.normalize import raw_rewards
+    from reward.normalize import rewards as normalized_rewards
 
     rows = _read_rows(args.jsonl) if args.jsonl else [{"query": args.query, "response": t} for t in args.text]
     if not rows:
         raise RLHFError("nothing to score: give --text TEXT (repeatable) or --jsonl FILE")
     model, tokenizer = load_reward_model(args.reward_model)
-    raw = raw_rewards(model, tokenizer, [(r["query"], r["response"]) for r in rows])
-    rewards = raw * model.score.gain + model.score.bias
+    rewards = normalized_rewards(model, tokenizer, [(r["query"], r["response"]) for r in rows])
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     for row, value in zip(rows, rewards.tolist()):
         out.write(json.dumps({**row, "reward": round(value, 6)}, ensure_ascii=False) + "\n")
