@@ -102,6 +102,58 @@ class RewardSettings:
 
 
 @dataclass
+class PolicySettings:
+    reward_model: Optional[str] = option(None, help="Reward model directory; unset: the run's reward_model.")
+    learning_rate: float = option(1.41e-5, help="Adam learning rate, decayed linearly to 0 (the paper: 1.41e-5).")
+    total_episodes: int = option(1024, help="Rollouts to train on in all (the paper: 2M for books; a CPU manages hundreds).")
+    batch_size: int = option(16, help="Rollouts per PPO update, per process (the paper: 512).")
+    mini_batches: int = option(1, help="Optimizer steps per PPO epoch; the batch is split into this many mini-batches.")
+    micro_batch_size: Optional[int] = option(None, help="Sequences per forward/backward (gradients accumulate up to a mini-batch); unset: a whole mini-batch.")
+    ppo_epochs: int = option(4, help="Passes over each batch of rollouts (the paper: 4).")
+    cliprange: float = option(0.2, help="PPO policy ratio clip.")
+    cliprange_value: float = option(0.2, help="Value prediction clip around the rollout's values.")
+    vf_coef: float = option(0.1, help="Weight of the value loss (the paper: 0.1).")
+    gamma: float = option(1.0, help="Discount (the paper: 1).")
+    lam: float = option(0.95, help="GAE lambda (the paper: 0.95).")
+    value_head: Literal["shared", "separate"] = option(
+        "shared", help="shared: a scalar value head on the policy's own trunk (the paper); separate: TRL's own value model, a second full copy."
+    )
+    lora_r: int = option(0, help="LoRA rank; 0 trains every weight. With LoRA the reference is the adapter switched off.")
+    lora_alpha: int = option(16, help="LoRA scaling alpha.")
+    lora_dropout: float = option(0.0, help="LoRA dropout (the paper trains without dropout).")
+    lora_target_modules: str = option("all-linear", help="Modules LoRA adapts: all-linear, or comma-separated module names.")
+    gradient_checkpointing: bool = option(False, help="Recompute activations in the backward pass: less memory, about a third more compute.")
+    bf16: Optional[bool] = option(None, help="bfloat16 mixed precision; unset: on with a GPU, off on a CPU.")
+    rollout_batch_size: Optional[int] = option(None, help="Sequences generated and scored at once; unset: the whole batch.")
+    logging_steps: int = option(1, help="Log every N updates.")
+    save_steps: int = option(10, help="Checkpoint every N updates (--resume continues from the last).")
+    sample_every: int = option(10, help="Print and save a table of sample responses every N updates; 0 never.")
+    report_to: str = option("none", help="Logging integrations: none, tensorboard, wandb, all.")
+
+    def problems(self):
+        for name in ("learning_rate", "total_episodes", "batch_size", "mini_batches", "ppo_epochs", "logging_steps", "save_steps"):
+            if getattr(self, name) <= 0:
+                yield name, f"must be positive, got {getattr(self, name)}"
+        if self.batch_size % self.mini_batches:
+            yield "mini_batches", f"must divide batch_size={self.batch_size}, got {self.mini_batches}"
+        mini = self.batch_size // max(self.mini_batches, 1)
+        if self.micro_batch_size is not None and (self.micro_batch_size <= 0 or mini % self.micro_batch_size):
+            yield "micro_batch_size", f"must divide the mini-batch of {mini} rollouts, got {self.micro_batch_size}"
+        if self.rollout_batch_size is not None and self.rollout_batch_size <= 0:
+            yield "rollout_batch_size", f"must be positive, got {self.rollout_batch_size}"
+        if self.lora_r < 0:
+            yield "lora_r", f"must be 0 (off) or positive, got {self.lora_r}"
+        if self.sample_every < 0:
+            yield "sample_every", f"must be 0 (never) or positive, got {self.sample_every}"
+        if self.reward_model is not None and not (Path(self.reward_model).expanduser() / "config.json").is_file():
+            yield "reward_model", f"{self.reward_model} holds no reward model (no config.json); train one with `rlhf train-reward`"
+
+    @property
+    def mini_batch_size(self) -> int:
+        return self.batch_size // self.mini_batches
+
+
+@dataclass
 class Config:
     name: str = option("default", help="Run name; the run directory is output_dir/name.")
     output_dir: str = option("runs", help="Folder holding one directory per run.")
@@ -112,6 +164,7 @@ class Config:
     generation: GenerationSettings = option(factory=GenerationSettings, help="Settings of `rlhf generate`.")
     labeling: LabelingConfig = option(factory=LabelingConfig, help="Sampling for labelers, the label store and the labeling app.")
     reward: RewardSettings = option(factory=RewardSettings, help="Reward model training.")
+    policy: PolicySettings = option(factory=PolicySettings, help="Policy training with PPO.")
 
     def problems(self):
         if not self.name or "/" in self.name or self.name in (".", ".."):

@@ -67,7 +67,15 @@ def generate(model, tokenizer, queries: list[Query], settings: SamplingSettings,
 def _sample_batch(model, tokenizer, batch: list[Query], settings: SamplingSettings, seed: int) -> torch.Tensor:
     """Response token ids, shape (len(batch) * num_samples, max_new_tokens), padded with pad_token_id."""
     encoded = tokenizer.pad({"input_ids": [q.input_ids for q in batch]}, padding=True, return_tensors="pt")
-    encoded = {k: v.to(model.device) for k, v in encoded.items()}
+    torch.manual_seed(seed)
+    return sample_tokens(model, encoded["input_ids"].to(model.device), encoded["attention_mask"].to(model.device),
+                         settings, tokenizer.pad_token_id, tokenizer.eos_token_id).cpu()
+
+
+@torch.no_grad()
+def sample_tokens(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, settings: SamplingSettings,
+                  pad_token_id: int, eos_token_id: Optional[int]) -> torch.Tensor:
+    """Sampled response ids of left-padded queries, (rows * num_samples, max_new_tokens), pad after EOS."""
     config = GenerationConfig(
         do_sample=True,
         temperature=settings.temperature,
@@ -75,20 +83,19 @@ def _sample_batch(model, tokenizer, batch: list[Query], settings: SamplingSettin
         top_p=settings.top_p,
         max_new_tokens=settings.max_new_tokens,
         num_return_sequences=settings.num_samples,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        suppress_tokens=[tokenizer.pad_token_id],
+        pad_token_id=pad_token_id,
+        eos_token_id=eos_token_id,
+        suppress_tokens=[pad_token_id],
     )
-    torch.manual_seed(seed)
     # generate() fills unset fields from model.generation_config; a neutral one stops a checkpoint's
     # repetition penalty or n-gram ban from changing what the policy samples.
     saved, model.generation_config = model.generation_config, GenerationConfig()
     try:
-        output = model.generate(**encoded, generation_config=config)
+        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config)
     finally:
         model.generation_config = saved
-    responses = output[:, encoded["input_ids"].shape[1] :]
+    responses = output[:, input_ids.shape[1] :]
     if responses.shape[1] < settings.max_new_tokens:
-        pad = responses.new_full((responses.shape[0], settings.max_new_tokens - responses.shape[1]), tokenizer.pad_token_id)
+        pad = responses.new_full((responses.shape[0], settings.max_new_tokens - responses.shape[1]), pad_token_id)
         responses = torch.cat([responses, pad], dim=1)
-    return responses.cpu()
+    return responses

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
 from rlhf.offline_models import cache_root
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -1,0 +1,29 @@
+"""Subcommand of the policy stage: train-policy."""
+
+from __future__ import annotations
+
+from rlhf.commands import log
+from rlhf.config import load_config
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train-policy", help="Fine-tune the policy with PPO against the run's reward model.")
+    p.add_argument("--config", required=True, help="Run config YAML.")
+    p.add_argument("--model", dest="model.name", metavar="NAME", help="Base model (alias, directory or hub name).")
+    p.add_argument("--reward-model", dest="policy.reward_model", metavar="DIR",
+                   help="Reward model directory (default: the run's reward_model).")
+    p.add_argument("--resume", action="store_true", help="Continue from the last checkpoint of an interrupted run.")
+    p.add_argument("--overwrite", action="store_true", help="Train again over a finished policy or an unfinished run.")
+    p.set_defaults(handler=train_policy, takes_overrides=True)
+
+
+def train_policy(args, overrides) -> int:
+    from rlhf.policy_train import train_policy as run
+
+    config = load_config(args.config, overrides)
+    summary = run(config, log=log, resume=args.resume, overwrite=args.overwrite)
+    first, last = summary.get("first", {}), summary.get("last", {})
+    if last:
+        log(f"{summary['updates']} updates: reward {first['objective/scores']:+.3f} -> {last['objective/scores']:+.3f}, "
+            f"KL {last['objective/kl']:.2f} nats, {last['eps']:.2f} episodes/s; saved to {config.run_dir / 'policy'}")
+    return 0

@@ -1,0 +1,210 @@
+"""The policy stage: the base model, fine-tuned by PPO against the run's reward model -> <run dir>/policy.
+
+Builds what `PaperPPOTrainer` needs from the run config (policy, reference, value layout, LoRA,
+the reward model and its tokenizer check, queries from the task's prompt source), trains with
+checkpoints under `policy.checkpoints/`, and saves the final policy with a model card. The final
+directory appears only when training finished (written under a temporary name, then renamed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from rlhf.errors import RLHFError
+from rlhf.kl_control import controller_for
+from rlhf.ppo_trainer import PaperPPOTrainer, latest_checkpoint
+from rlhf.rollout import ResponseRule
+from rlhf.tasks import truncation_token_ids
+
+CHECKPOINTS = "policy.checkpoints"
+
+
+def reward_model_dir(config) -> Path:
+    return Path(config.policy.reward_model).expanduser() if config.policy.reward_model else config.run_dir / "reward_model"
+
+
+def load_reward_for(config, tokenizer):
+    """The normalised reward model, refused when its vocabulary is not the policy's."""
+    from reward.model import load_reward_model
+
+    location = reward_model_dir(config)
+    if not (location / "config.json").is_file():
+        raise RLHFError(f"no reward model at {location}: train one with `rlhf train-reward --config ...` "
+                        "or point policy.reward_model at one")
+    model, reward_tokenizer = load_reward_model(location)
+    if reward_tokenizer.get_vocab() != tokenizer.get_vocab() or reward_tokenizer.pad_token_id != tokenizer.pad_token_id:
+        raise RLHFError(f"the reward model at {location} uses a different tokenizer from {config.model.name}: "
+                        "PPO feeds the policy's token ids to it, so train the reward model on the policy's base model")
+    return model
+
+
+def ppo_config(config, output_dir: Path, on_gpu: bool):
+    from trl.experimental.ppo import PPOConfig
+
+    p, task = config.policy, config.task
+    return PPOConfig(
+        output_dir=str(output_dir), seed=config.seed, learning_rate=p.learning_rate, lr_scheduler_type="linear",
+        per_device_train_batch_size=p.batch_size, gradient_accumulation_steps=1, num_mini_batches=p.mini_batches,
+        total_episodes=p.total_episodes, num_ppo_epochs=p.ppo_epochs, response_length=task.response_length,
+        temperature=task.temperature, kl_coef=task.kl_coef, cliprange=p.cliprange, cliprange_value=p.cliprange_value,
+        vf_coef=p.vf_coef, gamma=p.gamma, lam=p.lam, whiten_rewards=False, stop_token=None, missing_eos_penalty=None,
+        bf16=bf16_enabled(config, on_gpu), gradient_checkpointing=False, report_to=p.report_to,
+        logging_steps=p.logging_steps, save_steps=p.save_steps, save_strategy="no", num_sample_generations=0,
+        dataloader_pin_memory=on_gpu, disable_tqdm=False,
+    )
+
+
+def bf16_enabled(config, on_gpu: bool) -> bool:
+    return on_gpu if config.policy.bf16 is None else config.policy.bf16
+
+
+def lora_config(settings):
+    from peft import LoraConfig
+
+    targets = settings.lora_target_modules
+    return LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
+                      target_modules=targets if targets == "all-linear" else [t.strip() for t in targets.split(",")],
+                      task_type="CAUSAL_LM")
+
+
+def separate_value_model(location: str, tokenizer):
+    """TRL's layout: a second full model with a zero-initialised scalar head."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1)
+    if model.get_input_embeddings().num_embeddings < len(tokenizer):
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    torch.nn.init.zeros_(model.score.weight)
+    return model
+
+
+def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
+    import datasets
+
+    from rlhf.commands import load_model_for, queries_for, sampling_settings
+    from rlhf.models import resolve
+
+    p, task = config.policy, config.task
+    on_gpu = torch.cuda.is_available()
+    if bf16_enabled(config, on_gpu):
+        # TRL's PPOTrainer builds its Accelerator without a precision argument: it reads this.
+        os.environ.setdefault("ACCELERATE_MIXED_PRECISION", "bf16")
+    policy, tokenizer = load_model_for(config)
+    policy = policy.float() if policy.dtype != torch.float32 else policy  # the optimizer keeps fp32 master weights
+    reward_model = load_reward_for(config, tokenizer)
+    queries = queries_for(config, tokenizer, "train")
+    if len(queries) < p.batch_size:
+        raise RLHFError(f"the train split has {len(queries)} usable queries, fewer than one batch of {p.batch_size}")
+    dataset = datasets.Dataset.from_dict({"input_ids": [q.input_ids for q in queries]})
+    if p.gradient_checkpointing:
+        policy.gradient_checkpointing_enable()
+        policy.enable_input_require_grads()  # LoRA: the frozen embeddings must still pass gradients on
+    location = resolve(config.model.name, config.model.cache_dir, log=lambda m: None)
+    value_model = separate_value_model(location, tokenizer) if p.value_head == "separate" else None
+    sampling = sampling_settings(config)
+    sampling.max_new_tokens, sampling.num_samples = task.response_length, 1
+    rule = ResponseRule(truncation_token_ids(tokenizer, task.truncate_token), task.truncate_after, task.penalty_reward)
+    run_dir = config.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log(f"{len(queries)} training queries; {p.total_episodes} episodes in batches of {p.batch_size}; "
+        f"value: {p.value_head}; {'LoRA r=' + str(p.lora_r) if p.lora_r else 'full fine-tuning'}")
+    return PaperPPOTrainer(
+        args=ppo_config(config, run_dir / CHECKPOINTS, on_gpu), processing_class=tokenizer, model=policy,
+        reward_model=reward_model, train_dataset=dataset, value_model=value_model, sampling=sampling, rule=rule,
+        kl_controller=controller_for(task), peft_config=lora_config(p) if p.lora_r else None, callbacks=callbacks,
+        micro_batch_size=p.micro_batch_size, rollout_batch_size=p.rollout_batch_size, sample_every=p.sample_every,
+        samples_file=run_dir / "policy_samples.jsonl",
+    )
+
+
+def train_policy(config, log=print, resume: bool = False, overwrite: bool = False, callbacks=None) -> dict:
+    """Train, save the final policy with its model card; returns the summary metrics."""
+    final = config.run_dir / "policy"
+    checkpoints = config.run_dir / CHECKPOINTS
+    if (final / "config.json").exists() and not overwrite:
+        raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
+    start = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    if start and not resume and not overwrite:
+        raise RLHFError(f"{checkpoints} holds a checkpoint of an unfinished run ({start.name}): "
+                        "pass --resume to continue it or --overwrite to start again")
+    if overwrite and not resume:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        (config.run_dir / "policy_samples.jsonl").unlink(missing_ok=True)
+        start = None
+    trainer = build_trainer(config, log, callbacks)
+    if start:
+        log(f"resuming from {start}")
+    trainer.train(resume_from=start)
+    summary = summarize(trainer.state.log_history)
+    if trainer.accelerator.is_main_process:
+        save_policy(trainer, config, final, summary)
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    return summary
+
+
+def summarize(history: list[dict]) -> dict:
+    updates = [h for h in history if "objective/scores" in h]
+    if not updates:
+        return {}
+    keys = ("objective/scores", "objective/raw_scores", "objective/kl", "objective/beta", "objective/penalized",
+            "response/length", "eps", "tokens_per_s")
+    return {"updates": updates[-1]["step"], "episodes": updates[-1]["episode"],
+            "first": {k: updates[0][k] for k in keys}, "last": {k: updates[-1][k] for k in keys}}
+
+
+def save_policy(trainer, config, final: Path, summary: dict) -> None:
+    policy = trainer.accelerator.unwrap_model(trainer.model).policy
+    if trainer.is_peft_model:
+        policy = policy.merge_and_unload()  # a plain checkpoint every later stage can load
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    policy.save_pretrained(tmp)
+    trainer.processing_class.save_pretrained(tmp)
+    (tmp / "metrics.json").write_text(json.dumps(summary, indent=2))
+    (tmp / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=2))
+    (tmp / "README.md").write_text(model_card(config, summary))
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+
+
+def model_card(config, summary: dict) -> str:
+    from rlhf.config import config_yaml
+
+    reward_metrics = reward_model_dir(config) / "metrics.json"
+    reward = json.loads(reward_metrics.read_text()) if reward_metrics.is_file() else {}
+    first, last = summary.get("first", {}), summary.get("last", {})
+    fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"
+    rows = "\n".join(f"| {k} | {fmt(first, k)} | {fmt(last, k)} |" for k in first)
+    return f"""---
+base_model: {config.model.name}
+tags: [rlhf, ppo, trl, {config.task.name}]
+---
+# {config.name}: {config.model.name} fine-tuned from human preferences ({config.task.name})
+
+{config.task.description}
+
+Trained with PPO (TRL 1.12 `PPOTrainer`, the loop of Ziegler et al. 2019) against a reward model
+trained on {reward.get('train_labels', 'an unknown number of')} best-of-{round(1 / reward['chance_accuracy']) if 'chance_accuracy' in reward else 'n'}
+labels (held-out accuracy {reward.get('best_of_n_accuracy', float('nan')):.1%}), with a per-token KL penalty
+to the base model ({'adaptive, target ' + str(config.task.kl_target) + ' nats' if config.task.kl_target else 'fixed beta ' + str(config.task.kl_coef)}).
+Responses are cut at the first {config.task.truncate_token!r} at or after token {config.task.truncate_after}.
+
+{summary.get('updates', 0)} updates, {summary.get('episodes', 0)} episodes.
+
+| metric | first update | last update |
+|---|---|---|
+{rows}
+
+## Config
+
+```yaml
+{config_yaml(config)}```
+"""
