@@ -30,7 +30,6 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # we pin trl==1.12.0 kno
 from trl.experimental.ppo import PPOTrainer  # noqa: E402
 from trl.models.utils import unwrap_model_for_generation  # noqa: E402
 
-
 from rlhf.advantages import generalized_advantages, kl_penalized_rewards, masked_mean
 from rlhf.generation import SamplingSettings
 from rlhf.policy_model import SharedTrunkPolicyValue, ValueHead, entropy, policy_and_values, token_logprobs

@@ -1,0 +1,44 @@
+"""A tiny-model PPO run: config, a saved (untrained) reward model, and a trivially learnable reward."""
+
+from __future__ import annotations
+
+import torch
+
+from reward.model import build_reward_model, save_reward_model
+from rlhf.config import load_config
+from rlhf.models import add_pad_token, load_tokenizer
+
+
+def ppo_config(tmp_path, model_dir, *extra, name="ppo"):
+    return load_config(None, [
+        ("model.name", str(model_dir)), ("output_dir", str(tmp_path / "runs")), ("name", name),
+        ("prompts.kind", "demo"), ("prompts.path", "stories"), ("task.truncate_field", "text"),
+        ("task.query_length", 16), ("task.response_length", 8), ("task.truncate_after", 2),
+        ("policy.batch_size", 8), ("policy.mini_batches", 2), ("policy.total_episodes", 32), ("policy.ppo_epochs", 2),
+        ("policy.save_steps", 2), ("policy.sample_every", 0), *extra,
+    ])
+
+
+def save_untrained_reward_model(config, model_dir) -> None:
+    tokenizer = load_tokenizer(str(model_dir), "right")
+    add_pad_token(tokenizer)
+    save_reward_model(build_reward_model(str(model_dir), tokenizer), tokenizer, config.run_dir / "reward_model")
+
+
+def even_token_share(reward_model, queries, cut, found, pad_token_id, penalty_reward):
+    """Stands in for score_responses: the share of kept response tokens with an even id."""
+    kept = cut != pad_token_id
+    share = ((cut % 2 == 0) & kept).float().sum(1) / kept.float().sum(1)
+    return share, share
+
+
+def scores_per_update(history) -> list[float]:
+    return [h["objective/scores"] for h in history if "objective/scores" in h]
+
+
+def weights(model) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_weights(a: dict, b: dict, atol=1e-6) -> bool:
+    return a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=atol) for k in a)
