@@ -1,0 +1,96 @@
+import json
+
+import pytest
+from ppo_fixtures import ppo_config, save_untrained_reward_model
+from transformers import AutoModelForCausalLM
+
+from reward.model import build_reward_model, save_reward_model
+from rlhf.errors import RLHFError
+from rlhf.models import add_pad_token, load_tokenizer
+from rlhf.policy_train import CHECKPOINTS, train_policy
+
+
+def write_config(tmp_path, model_dir, **policy) -> str:
+    settings = {"batch_size": 8, "mini_batches": 2, "total_episodes": 16, "ppo_epochs": 1, "save_steps": 1,
+                "sample_every": 1, **policy}
+    text = f"""name: cli
+output_dir: {tmp_path / 'runs'}
+model: {{name: {model_dir}}}
+task: {{name: sentiment, query_length: 16, response_length: 8, truncate_after: 2, truncate_field: text}}
+prompts: {{kind: demo, path: stories}}
+policy: {json.dumps(settings)}
+"""
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_train_policy_saves_a_loadable_policy_with_a_model_card_and_samples(tmp_path, tiny_llama, cli):
+    path = write_config(tmp_path, tiny_llama)
+    config = ppo_config(tmp_path, tiny_llama, name="cli")
+    save_untrained_reward_model(config, tiny_llama)
+    code, out, err = cli("train-policy", "--config", path)
+    assert code == 0, err
+    final = config.run_dir / "policy"
+    card = (final / "README.md").read_text()
+    assert "sentiment" in card and "objective/kl" in card and "policy:" in card
+    metrics = json.loads((final / "metrics.json").read_text())
+    assert metrics["updates"] == 2 and metrics["episodes"] == 16
+    AutoModelForCausalLM.from_pretrained(final)
+    samples = [json.loads(line) for line in (config.run_dir / "policy_samples.jsonl").read_text().splitlines()]
+    assert {s["update"] for s in samples} == {1, 2} and all("response" in s and "score" in s for s in samples)
+    assert "samples after update 2" in err and "updates: reward" in err
+    assert not (config.run_dir / CHECKPOINTS).exists()
+    code, _, err = cli("train-policy", "--config", path)
+    assert code != 0 and "already trained" in err and "--overwrite" in err
+
+
+def test_lora_trains_an_adapter_and_saves_a_merged_policy(tmp_path, tiny_gpt2):
+    config = ppo_config(tmp_path, tiny_gpt2, ("policy.lora_r", 4), ("policy.lora_target_modules", "c_attn"),
+                        ("policy.total_episodes", 16), ("policy.learning_rate", 1e-2))
+    save_untrained_reward_model(config, tiny_gpt2)
+    base = AutoModelForCausalLM.from_pretrained(tiny_gpt2).state_dict()
+    summary = train_policy(config, log=lambda m: None)
+    assert summary["first"]["objective/kl"] == pytest.approx(0.0, abs=1e-5)  # the adapter-off reference is the policy at first
+    tuned = AutoModelForCausalLM.from_pretrained(config.run_dir / "policy").state_dict()
+    assert not any("lora" in k for k in tuned)
+    changed = [k for k in base if k in tuned and base[k].shape == tuned[k].shape and not (base[k] == tuned[k]).all()]
+    assert changed and all("c_attn" in k for k in changed)
+
+
+def test_no_reward_model_is_one_clear_error(tmp_path, tiny_gpt2, cli):
+    code, _, err = cli("train-policy", "--config", write_config(tmp_path, tiny_gpt2))
+    assert code != 0 and "no reward model" in err and "rlhf train-reward" in err and "Traceback" not in err
+
+
+def test_a_reward_model_with_another_tokenizer_is_refused(tmp_path, tiny_gpt2):
+    from rlhf.tiny_models import save_tiny_model
+
+    config = ppo_config(tmp_path, tiny_gpt2)
+    other = save_tiny_model(tmp_path / "other", "gpt2", vocab_size=600)
+    tokenizer = load_tokenizer(str(other), "right")
+    add_pad_token(tokenizer)
+    save_reward_model(build_reward_model(str(other), tokenizer), tokenizer, config.run_dir / "reward_model")
+    with pytest.raises(RLHFError, match="different tokenizer"):
+        train_policy(config, log=lambda m: None)
+
+
+def test_an_unfinished_run_needs_resume_or_overwrite(tmp_path, tiny_gpt2, cli):
+    path = write_config(tmp_path, tiny_gpt2)
+    config = ppo_config(tmp_path, tiny_gpt2, name="cli")
+    save_untrained_reward_model(config, tiny_gpt2)
+    (config.run_dir / CHECKPOINTS / "update-000001").mkdir(parents=True)
+    (config.run_dir / CHECKPOINTS / "update-000001" / "ppo_state.json").write_text("{}")
+    code, _, err = cli("train-policy", "--config", path)
+    assert code != 0 and "--resume" in err and "update-000001" in err
+
+
+@pytest.mark.parametrize("override, message", [
+    (("--policy.mini_batches", "3"), "policy.mini_batches"),
+    (("--policy.micro_batch_size", "3"), "policy.micro_batch_size"),
+    (("--policy.value_head", "both"), "policy.value_head"),
+    (("--policy.reward_model", "/nonexistent"), "policy.reward_model"),
+])
+def test_bad_policy_settings_name_the_key(tmp_path, tiny_gpt2, cli, override, message):
+    code, _, err = cli("train-policy", "--config", write_config(tmp_path, tiny_gpt2), *override)
+    assert code == 2 and message in err and "Traceback" not in err
