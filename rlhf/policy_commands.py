@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from rlhf.commands import log
 from rlhf.config import load_config
 
@@ -21,9 +23,10 @@ def train_policy(args, overrides) -> int:
     from rlhf.policy_train import train_policy as run
 
     config = load_config(args.config, overrides)
-    summary = run(config, log=log, resume=args.resume, overwrite=args.overwrite)
+    say = log if os.environ.get("RANK", "0") == "0" else (lambda message: None)  # one voice under accelerate launch
+    summary = run(config, log=say, resume=args.resume, overwrite=args.overwrite)
     first, last = summary.get("first", {}), summary.get("last", {})
     if last:
-        log(f"{summary['updates']} updates: reward {first['objective/scores']:+.3f} -> {last['objective/scores']:+.3f}, "
+        say(f"{summary['updates']} updates: reward {first['objective/scores']:+.3f} -> {last['objective/scores']:+.3f}, "
             f"KL {last['objective/kl']:.2f} nats, {last['eps']:.2f} episodes/s; saved to {config.run_dir / 'policy'}")
     return 0

@@ -185,11 +185,11 @@ class PaperPPOTrainer(PPOTrainer):
 
     def _metrics(self, r: Rollout, kl, rewards, stats: dict, beta: float, seconds: float, rollout_seconds: float) -> dict:
         acc = self.accelerator
-        mean = lambda t: acc.gather_for_metrics(t.float().reshape(-1)).mean().item()
+        mean = lambda t: acc.gather(t.float().reshape(-1).contiguous()).mean().item()
         length = r.mask.sum(1).float()
         elapsed = time.perf_counter() - self._started
         tokens = r.queries.shape[1] + r.responses.shape[1]
-        episodes_per_second = self._episodes_this_run * acc.num_processes / elapsed
+        episodes_per_second = self._episodes_this_run / elapsed  # args.batch_size counts every process
         return {
             "objective/scores": mean(r.scores),
             "objective/raw_scores": mean(r.raw_scores),
@@ -260,7 +260,7 @@ def latest_checkpoint(root: Path) -> Optional[Path]:
 def _mean_across(acc, value: float) -> float:
     if acc.num_processes == 1:
         return value
-    return acc.gather_for_metrics(torch.tensor([value], device=acc.device)).mean().item()
+    return acc.gather(torch.tensor([value], device=acc.device)).mean().item()
 
 
 def _print_samples(update: int, records: list[dict]) -> None:

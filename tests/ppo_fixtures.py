@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from reward.model import build_reward_model, save_reward_model
@@ -42,3 +44,18 @@ def weights(model) -> dict:
 
 def same_weights(a: dict, b: dict, atol=1e-6) -> bool:
     return a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=atol) for k in a)
+
+
+def write_config(tmp_path, model_dir, **policy) -> str:
+    settings = {"batch_size": 8, "mini_batches": 2, "total_episodes": 16, "ppo_epochs": 1, "save_steps": 1,
+                "sample_every": 1, **policy}
+    text = f"""name: cli
+output_dir: {tmp_path / 'runs'}
+model: {{name: {model_dir}}}
+task: {{name: sentiment, query_length: 16, response_length: 8, truncate_after: 2, truncate_field: text}}
+prompts: {{kind: demo, path: stories}}
+policy: {json.dumps(settings)}
+"""
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    return str(path)

@@ -1,28 +1,13 @@
 import json
 
 import pytest
-from ppo_fixtures import ppo_config, save_untrained_reward_model
+from ppo_fixtures import ppo_config, save_untrained_reward_model, write_config
 from transformers import AutoModelForCausalLM
 
 from reward.model import build_reward_model, save_reward_model
 from rlhf.errors import RLHFError
 from rlhf.models import add_pad_token, load_tokenizer
 from rlhf.policy_train import CHECKPOINTS, train_policy
-
-
-def write_config(tmp_path, model_dir, **policy) -> str:
-    settings = {"batch_size": 8, "mini_batches": 2, "total_episodes": 16, "ppo_epochs": 1, "save_steps": 1,
-                "sample_every": 1, **policy}
-    text = f"""name: cli
-output_dir: {tmp_path / 'runs'}
-model: {{name: {model_dir}}}
-task: {{name: sentiment, query_length: 16, response_length: 8, truncate_after: 2, truncate_field: text}}
-prompts: {{kind: demo, path: stories}}
-policy: {json.dumps(settings)}
-"""
-    path = tmp_path / "run.yaml"
-    path.write_text(text)
-    return str(path)
 
 
 def test_train_policy_saves_a_loadable_policy_with_a_model_card_and_samples(tmp_path, tiny_llama, cli):
