@@ -42,6 +42,7 @@ def parse_args(argv=None):
     p.add_argument("--batch-labels", type=int, default=4, help="Labels per update for both methods.")
     p.add_argument("--workdir", help="Keep data and models here (default: a temporary folder).")
     p.add_argument("--method", choices=["ours", "trl"], help=argparse.SUPPRESS)  # child process mode
+    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # run i of --repeats uses seed i
     p.add_argument("--data", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -91,8 +92,9 @@ def train_child(args) -> dict:
     location = resolve(data["model"], log=lambda m: None)
     tokenizer = load_tokenizer(location, padding_side="right")
     start = time.perf_counter()
+    torch.manual_seed(args.seed)  # the head's initialisation and the data order differ per repeat
     if args.method == "ours":
-        model = build_reward_model(location, tokenizer, seed=0)
+        model = build_reward_model(location, tokenizer, seed=args.seed)
         _train_ours(model, tokenizer, data["train"], args)
     else:
         model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1)
@@ -118,7 +120,7 @@ def _trainer_args(args, out: str, batch: int, config_cls):
     # (which a CPU cannot run) and to gradient checkpointing (less memory, more compute).
     return config_cls(output_dir=out, bf16=torch.cuda.is_available(), gradient_checkpointing=False, num_train_epochs=1, learning_rate=args.lr, lr_scheduler_type="linear",
                       per_device_train_batch_size=batch, report_to="none", save_strategy="no", logging_steps=10,
-                      seed=0, dataloader_pin_memory=False, disable_tqdm=True)
+                      seed=args.seed, dataloader_pin_memory=False, disable_tqdm=True)
 
 
 def _train_ours(model, tokenizer, features, args) -> None:
@@ -148,9 +150,9 @@ def _train_trl(model, tokenizer, features, args) -> None:
                       processing_class=tokenizer).train()
 
 
-def run_method(method: str, data: Path, args) -> dict:
+def run_method(method: str, data: Path, args, seed: int) -> dict:
     cmd = [sys.executable, __file__, "--method", method, "--data", str(data), "--lr", str(args.lr),
-           "--batch-labels", str(args.batch_labels)]
+           "--batch-labels", str(args.batch_labels), "--seed", str(seed)]
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TRL_EXPERIMENTAL_SILENCE": "1"})
     if out.returncode != 0:
         sys.exit(f"{method} run failed:\n{out.stderr[-3000:]}")
@@ -163,7 +165,7 @@ def report(results: dict[str, list[dict]]) -> None:
 
     med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
            for m, rs in results.items()}
-    table = Table(title=f"Reward model: best-of-4 loss vs TRL RewardTrainer (median of {len(results['ours'])} runs)")
+    table = Table(title=f"Reward model: best-of-4 loss vs TRL RewardTrainer (median of {len(results['ours'])} seeds)")
     for column in ("figure", "(a) ours, best-of-4", "(b) TRL, 3 pairs/label", "(b)/(a)", "target"):
         table.add_column(column)
     rows = [("held-out best-of-4 accuracy", "best_of_4_accuracy", "{:.1%}", "(a) >= (b)"),
@@ -176,6 +178,8 @@ def report(results: dict[str, list[dict]]) -> None:
     Console(width=120).print(table)
     first = results["ours"][0]
     print(f"labels: {first['train_labels']} train, {first['eval_labels']} held out (chance 25% / 50%)")
+    for method, runs in results.items():
+        print(f"{method}: best-of-4 accuracy per seed " + ", ".join(f"{r['best_of_4_accuracy']:.1%}" for r in runs))
 
 
 def main() -> None:
@@ -194,7 +198,10 @@ def main() -> None:
 
             args.model = str(save_tiny_model(work / "tiny", "gpt2", vocab_size=2048))
         data = work / "labels.json" if (work / "labels.json").is_file() else make_labels(args, work)
-        results = {m: [run_method(m, data, args) for _ in range(args.repeats)] for m in ("ours", "trl")}
+        results = {"ours": [], "trl": []}
+        for seed in range(args.repeats):  # seeds interleaved, so drifting machine load hits both methods
+            for method in results:
+                results[method].append(run_method(method, data, args, seed))
         report(results)
 
 

@@ -119,8 +119,15 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
         reward_model=reward_model, train_dataset=dataset, value_model=value_model, sampling=sampling, rule=rule,
         kl_controller=controller_for(task), peft_config=lora_config(p) if p.lora_r else None, callbacks=callbacks,
         micro_batch_size=p.micro_batch_size, rollout_batch_size=p.rollout_batch_size, sample_every=p.sample_every,
-        samples_file=run_dir / "policy_samples.jsonl",
+        samples_file=run_dir / "policy_samples.jsonl", judge=judge_for(task),
     )
+
+
+def judge_for(task):
+    """The task's simulated labeler as a per-sample score, where it needs no reference text."""
+    from rlhf.simulated_labelers import scorer
+
+    return scorer(task.labeler) if task.labeler in ("sentiment", "descriptiveness") else None
 
 
 def train_policy(config, log=print, resume: bool = False, overwrite: bool = False, callbacks=None) -> dict:
@@ -153,8 +160,8 @@ def summarize(history: list[dict]) -> dict:
     updates = [h for h in history if "objective/scores" in h]
     if not updates:
         return {}
-    keys = ("objective/scores", "objective/raw_scores", "objective/kl", "objective/beta", "objective/penalized",
-            "response/length", "eps", "tokens_per_s")
+    keys = [k for k in ("objective/scores", "objective/raw_scores", "objective/labeler_score", "objective/kl",
+                        "objective/beta", "objective/penalized", "response/length", "eps", "tokens_per_s") if k in updates[-1]]
     return {"updates": updates[-1]["step"], "episodes": updates[-1]["episode"],
             "first": {k: updates[0][k] for k in keys}, "last": {k: updates[-1][k] for k in keys}}
 

@@ -22,7 +22,7 @@ import shutil
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 
@@ -42,13 +42,15 @@ class PaperPPOTrainer(PPOTrainer):
     def __init__(self, *, args, processing_class, model, reward_model, train_dataset, sampling: SamplingSettings,
                  rule: ResponseRule, kl_controller, value_model=None, ref_model=None, eval_dataset=None,
                  peft_config=None, callbacks=None, micro_batch_size: Optional[int] = None,
-                 rollout_batch_size: Optional[int] = None, sample_every: int = 0, samples_file: Optional[Path] = None):
+                 rollout_batch_size: Optional[int] = None, sample_every: int = 0, samples_file: Optional[Path] = None,
+                 judge: Optional[Callable[[str, str], float]] = None):
         self.shared_value = value_model is None
         if self.shared_value:
             value_model = ValueHead(model.config.hidden_size).to(model.dtype)
         self.sampling, self.rule, self.kl_controller = sampling, rule, kl_controller
         self.micro_batch_size, self.rollout_batch_size = micro_batch_size, rollout_batch_size
         self.sample_every, self.samples_file = sample_every, samples_file
+        self.judge = judge  # the task's simulated labeler, if any: a reading of progress the policy cannot game
         super().__init__(args=args, processing_class=processing_class, model=model, ref_model=ref_model,
                          reward_model=reward_model, train_dataset=train_dataset, value_model=value_model,
                          eval_dataset=eval_dataset if eval_dataset is not None else train_dataset,
@@ -197,6 +199,7 @@ class PaperPPOTrainer(PPOTrainer):
             "objective/kl": mean(kl.sum(1)),
             "objective/beta": beta,
             "objective/rlhf_reward": mean(rewards.sum(1)),
+            **({"objective/labeler_score": mean(self._judged(r))} if self.judge else {}),
             **{k: _mean_across(acc, v) for k, v in stats.items()},
             "response/length": mean(length),
             "eps": episodes_per_second,
@@ -206,6 +209,12 @@ class PaperPPOTrainer(PPOTrainer):
             "lr": self.lr_scheduler.get_last_lr()[0],
             "episode": self.state.episode,
         }
+
+    def _judged(self, r: Rollout) -> torch.Tensor:
+        tok = self.processing_class
+        queries = tok.batch_decode(r.queries, skip_special_tokens=True)
+        responses = tok.batch_decode(r.cut_responses(tok.pad_token_id), skip_special_tokens=True)
+        return torch.tensor([self.judge(q, a) for q, a in zip(queries, responses)], device=r.scores.device)
 
     def _record_samples(self, update: int, r: Rollout, rows: int = 4) -> None:
         if not self.accelerator.is_main_process:

@@ -7,7 +7,7 @@ from transformers import AutoModelForCausalLM
 from reward.model import build_reward_model, save_reward_model
 from rlhf.errors import RLHFError
 from rlhf.models import add_pad_token, load_tokenizer
-from rlhf.policy_train import CHECKPOINTS, train_policy
+from rlhf.policy_train import CHECKPOINTS, build_trainer, train_policy
 
 
 def test_train_policy_saves_a_loadable_policy_with_a_model_card_and_samples(tmp_path, tiny_llama, cli):
@@ -21,6 +21,7 @@ def test_train_policy_saves_a_loadable_policy_with_a_model_card_and_samples(tmp_
     assert "sentiment" in card and "objective/kl" in card and "policy:" in card
     metrics = json.loads((final / "metrics.json").read_text())
     assert metrics["updates"] == 2 and metrics["episodes"] == 16
+    assert "objective/labeler_score" in metrics["last"]  # the task's simulated labeler reads every update
     AutoModelForCausalLM.from_pretrained(final)
     samples = [json.loads(line) for line in (config.run_dir / "policy_samples.jsonl").read_text().splitlines()]
     assert {s["update"] for s in samples} == {1, 2} and all("response" in s and "score" in s for s in samples)
@@ -41,6 +42,17 @@ def test_lora_trains_an_adapter_and_saves_a_merged_policy(tmp_path, tiny_gpt2):
     assert not any("lora" in k for k in tuned)
     changed = [k for k in base if k in tuned and base[k].shape == tuned[k].shape and not (base[k] == tuned[k]).all()]
     assert changed and all("c_attn" in k for k in changed)
+
+
+@pytest.mark.parametrize("lora_r", [0, 4])
+def test_gradient_checkpointing_on_request(tmp_path, tiny_llama, lora_r):
+    config = ppo_config(tmp_path, tiny_llama, ("policy.gradient_checkpointing", True), ("policy.lora_r", lora_r),
+                        ("policy.total_episodes", 16), ("policy.micro_batch_size", 2))
+    save_untrained_reward_model(config, tiny_llama)
+    trainer = build_trainer(config, log=lambda m: None)
+    assert trainer.accelerator.unwrap_model(trainer.model).policy.is_gradient_checkpointing
+    trainer.train()
+    assert trainer.state.global_step == 2 and trainer.state.log_history[-1]["loss/value"] > 0
 
 
 def test_no_reward_model_is_one_clear_error(tmp_path, tiny_gpt2, cli):

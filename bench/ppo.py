@@ -1,0 +1,267 @@
+"""PPO benchmark: `rlhf train-policy` as configured for the task against TRL's PPOTrainer with its defaults.
+
+Both get the same base model, the same (untrained) reward model, the same queries (Austen excerpts
+from ../shared/data, 64 tokens), 24 response tokens, batch, PPO epochs and mini-batches:
+  (a) ours: PaperPPOTrainer, value head on the policy's trunk (the paper's layout), logits only
+      over the response, the paper's truncation rule;
+  (b) TRL 1.12 PPOTrainer: its separate value model (a second full copy), its own loop.
+Gradient checkpointing is off and precision is fp32 for both on a CPU (bf16 for both on a GPU).
+Each method runs in its own process, so its peak memory (max RSS, or CUDA peak) is its own.
+The first update is warm-up and left out of the rates. Also prints the FLOP/s of the training
+phase (6 x trained-through parameters x tokens per forward+backward) as a share of this
+machine's measured fp32 matmul peak.
+
+    python bench/ppo.py            # offline default (SmolLM2-135M), about 10 minutes on 2 cores
+    python bench/ppo.py --quick    # tiny random model, a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+AUSTEN = ROOT.parent / "shared" / "data" / "stories" / "austen"
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="Tiny random model.")
+    p.add_argument("--model", default="smollm2-135m", help="Base model (alias or directory).")
+    p.add_argument("--updates", type=int, default=None, help="PPO updates per run, the first one warm-up (default 4; 6 quick).")
+    p.add_argument("--batch", type=int, default=16, help="Rollouts per update.")
+    p.add_argument("--ppo-epochs", type=int, default=4, help="PPO epochs per update (TRL's default 4).")
+    p.add_argument("--mini-batches", type=int, default=1, help="Mini-batches per epoch (TRL's default 1).")
+    p.add_argument("--repeats", type=int, default=1, help="Runs per method; the table shows medians.")
+    p.add_argument("--method", choices=["ours", "trl"], help=argparse.SUPPRESS)
+    p.add_argument("--work", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def peak_memory_mb() -> float:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def matmul_peak_flops(size: int = 2048, repeats: int = 5) -> float:
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    a, b = torch.randn(size, size, device=device, dtype=dtype), torch.randn(size, size, device=device, dtype=dtype)
+    times = []
+    for _ in range(repeats + 1):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(4):
+            a @ b
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - start) / 4)
+    return 2 * size**3 / statistics.median(times[1:])
+
+
+def bench_config(args, work: Path):
+    from rlhf.config import load_config
+
+    return load_config(None, [
+        ("model.name", args.model), ("output_dir", str(work)), ("name", "bench"), ("prompts.path", str(AUSTEN)),
+        ("policy.batch_size", args.batch), ("policy.mini_batches", args.mini_batches),
+        ("policy.ppo_epochs", args.ppo_epochs), ("policy.total_episodes", args.batch * args.updates),
+        ("policy.save_steps", 10**6), ("policy.sample_every", 0), ("policy.logging_steps", 1),
+    ])
+
+
+def prepare(args, work: Path) -> None:
+    """An untrained reward model on the base model, saved where both methods read it."""
+    from reward.model import build_reward_model, save_reward_model
+    from rlhf.models import add_pad_token, load_tokenizer, resolve
+
+    location = resolve(args.model, log=lambda m: None)
+    tokenizer = load_tokenizer(location, "right")
+    add_pad_token(tokenizer)
+    save_reward_model(build_reward_model(location, tokenizer), tokenizer, work / "bench" / "reward_model")
+
+
+class UpdateClock:
+    """Per-update wall time and training-phase time, read from trainer callbacks and the model's forward."""
+
+    def __init__(self):
+        self.update_started = self.train_started = None
+        self.updates, self.train = [], []
+
+    def mark_train(self):
+        if self.train_started is None:
+            self.train_started = time.perf_counter()
+
+    def end_update(self):
+        now = time.perf_counter()
+        self.updates.append(now - self.update_started)
+        self.train.append(now - (self.train_started or now))
+        self.update_started, self.train_started = now, None
+
+
+def run_ours(args, config, clock: UpdateClock):
+    from transformers import TrainerCallback
+
+    from rlhf.policy_train import build_trainer
+
+    trainer = build_trainer(config, log=lambda m: None)
+    loss = trainer._loss
+
+    def timed_loss(*a, **k):
+        clock.mark_train()
+        return loss(*a, **k)
+
+    trainer._loss = timed_loss
+    trainer.add_callback(_ClockCallback(clock, TrainerCallback))
+    clock.update_started = time.perf_counter()
+    trainer.train()
+    return trainer, trainer.accelerator.unwrap_model(trainer.model)
+
+
+def run_trl(args, config, clock: UpdateClock):
+    import datasets
+    import torch
+    from trl.experimental.ppo import PPOConfig, PPOTrainer
+    from trl.experimental.ppo import ppo_trainer as trl_ppo
+
+    from reward.model import load_reward_model
+    from rlhf.commands import load_model_for, queries_for
+    from rlhf.models import resolve
+    from rlhf.policy_train import separate_value_model
+
+    policy, tokenizer = load_model_for(config)
+    reward_model, _ = load_reward_model(config.run_dir / "reward_model")
+    queries = queries_for(config, tokenizer, "train")
+    dataset = datasets.Dataset.from_dict({"input_ids": [q.input_ids for q in queries]})
+    value_model = separate_value_model(resolve(config.model.name, log=lambda m: None), tokenizer)
+    on_gpu = torch.cuda.is_available()
+    targs = PPOConfig(output_dir=str(config.run_dir / "trl"), per_device_train_batch_size=args.batch,
+                      gradient_accumulation_steps=1, num_mini_batches=args.mini_batches, num_ppo_epochs=args.ppo_epochs,
+                      total_episodes=args.batch * args.updates, response_length=config.task.response_length,
+                      temperature=config.task.temperature, bf16=on_gpu, gradient_checkpointing=False,
+                      report_to="none", save_strategy="no", num_sample_generations=0, logging_steps=1, seed=0)
+    wrapper_forward = trl_ppo.PolicyAndValueWrapper.forward
+
+    def timed_forward(self, **kwargs):  # called only in TRL's training phase (its rollout uses the parts)
+        clock.mark_train()
+        return wrapper_forward(self, **kwargs)
+
+    trl_ppo.PolicyAndValueWrapper.forward = timed_forward
+    from transformers import TrainerCallback
+
+    trainer = PPOTrainer(args=targs, processing_class=tokenizer, model=policy, ref_model=None, reward_model=reward_model,
+                         train_dataset=dataset, value_model=value_model, eval_dataset=dataset.select(range(8)),
+                         callbacks=[_ClockCallback(clock, TrainerCallback)])
+    clock.update_started = time.perf_counter()
+    trainer.train()
+    return trainer, trainer.accelerator.unwrap_model(trainer.model)
+
+
+def _ClockCallback(clock, base):
+    class ClockCallback(base):
+        def on_step_end(self, args, state, control, **kwargs):
+            clock.end_update()
+
+    return ClockCallback()
+
+
+def trained_through_params(model) -> int:
+    """Parameters every training token passes forward and backward through (both trunks where separate)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def child(args) -> dict:
+    work = Path(args.work)
+    config = bench_config(args, work)
+    clock = UpdateClock()
+    trainer, model = (run_ours if args.method == "ours" else run_trl)(args, config, clock)
+    steady = clock.updates[1:] or clock.updates
+    train = clock.train[1:] or clock.train
+    tokens = config.task.query_length + config.task.response_length
+    seconds = statistics.median(steady)
+    train_flops = 6 * trained_through_params(model) * args.batch * tokens * args.ppo_epochs
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"method": args.method, "episodes_per_s": args.batch / seconds, "tokens_per_s": args.batch * tokens / seconds,
+            "update_s": seconds, "train_s": statistics.median(train), "train_flops_per_s": train_flops / statistics.median(train),
+            "trainable_params": trainable, "peak_mb": peak_memory_mb(), "updates": len(clock.updates)}
+
+
+def run_method(method: str, args, work: Path) -> dict:
+    cmd = [sys.executable, __file__, "--method", method, "--work", str(work), "--model", args.model,
+           "--updates", str(args.updates), "--batch", str(args.batch), "--ppo-epochs", str(args.ppo_epochs),
+           "--mini-batches", str(args.mini_batches)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{method} run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def report(results: dict[str, list[dict]], peak: float, args) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
+           for m, rs in results.items()}
+    table = Table(title=f"PPO, {args.model}: batch {args.batch}, 64+24 tokens, {args.ppo_epochs} PPO epochs, "
+                        f"{args.mini_batches} mini-batch(es); median of {args.repeats} run(s), first update left out")
+    for column in ("figure", "(a) rlhf train-policy", "(b) TRL PPOTrainer", "(a)/(b)", "target"):
+        table.add_column(column)
+    rows = [("episodes / s", "episodes_per_s", "{:.3f}", "(a) >= 1.5 x (b)"),
+            ("tokens / s", "tokens_per_s", "{:.1f}", ""),
+            ("seconds per update", "update_s", "{:.2f}", ""),
+            ("seconds in the training phase", "train_s", "{:.2f}", ""),
+            ("training FLOP/s (% of matmul peak)", "train_flops_per_s", None, ""),
+            ("trainable parameters (M)", "trainable_params", "{:.1f}", ""),
+            ("peak memory MB", "peak_mb", "{:.0f}", "(a) <= (b)")]
+    for name, key, fmt, target in rows:
+        a, b = med["ours"][key], med["trl"][key]
+        if key == "train_flops_per_s":
+            cell = lambda v: f"{v / 1e9:.1f} G ({v / peak:.0%})"
+        elif key == "trainable_params":
+            cell = lambda v: fmt.format(v / 1e6)
+        else:
+            cell = lambda v, f=fmt: f.format(v)
+        table.add_row(name, cell(a), cell(b), f"{a / b:.2f}" if b else "-", target)
+    Console(width=140).print(table)
+    print(f"matmul peak of this machine: {peak / 1e9:.1f} GFLOP/s (fp32 2048x2048 on CPU, bf16 on GPU)")
+
+
+def main() -> None:
+    args = parse_args()
+    args.updates = args.updates or (6 if args.quick else 4)
+    if args.method:
+        print(json.dumps(child(args)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if args.quick:
+            from rlhf.tiny_models import save_tiny_model
+
+            args.model = str(save_tiny_model(work / "tiny", "llama"))
+        prepare(args, work)
+        peak = matmul_peak_flops()
+        results = {"ours": [], "trl": []}
+        for _ in range(args.repeats):  # interleaved, so drifting machine load hits both
+            for method in results:
+                results[method].append(run_method(method, args, work))
+        report(results, peak, args)
+
+
+if __name__ == "__main__":
+    main()
