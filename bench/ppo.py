@@ -8,7 +8,7 @@ from ../shared/data, 64 tokens), 24 response tokens, batch, PPO epochs and mini-
 Gradient checkpointing is off and precision is fp32 for both on a CPU (bf16 for both on a GPU).
 Each method runs in its own process, so its peak memory (max RSS, or CUDA peak) is its own.
 The first update is warm-up and left out of the rates. Also prints the FLOP/s of the training
-phase (6 x trained-through parameters x tokens per forward+backward) as a share of this
+phase (6 FLOPs per weight per token it passes, LM head only where logits are taken) as a share of this
 machine's measured fp32 matmul peak.
 
     python bench/ppo.py            # offline default (SmolLM2-135M), about 10 minutes on 2 cores
@@ -181,9 +181,26 @@ def _ClockCallback(clock, base):
     return ClockCallback()
 
 
-def trained_through_params(model) -> int:
-    """Parameters every training token passes forward and backward through (both trunks where separate)."""
-    return sum(p.numel() for p in model.parameters())
+def training_flops(model, method: str, batch: int, query: int, response: int, epochs: int) -> float:
+    """Matmul FLOPs of the training phase: 3 x forward (forward + backward), 2 per weight per token.
+
+    The trunk (all weights but the embedding) sees every token; the LM head (vocab x d) only the
+    positions that get logits: the response plus one for ours (`logits_to_keep`), all for TRL's,
+    whose value model is a second trunk over every token.
+    """
+    policy = model.policy
+    head = policy.get_output_embeddings().weight.numel()
+    embedding = policy.get_input_embeddings().weight.numel()
+    total = sum(p.numel() for p in policy.parameters())
+    trunk = total - embedding - (0 if policy.config.tie_word_embeddings else head)
+    tokens = query + response
+    if method == "ours":
+        per_sequence = trunk * tokens + head * (response + 1)
+    else:
+        value = model.value_model
+        value_trunk = sum(p.numel() for p in value.parameters()) - value.get_input_embeddings().weight.numel()
+        per_sequence = (trunk + head) * tokens + value_trunk * tokens
+    return 3 * 2 * per_sequence * batch * epochs
 
 
 def child(args) -> dict:
@@ -195,7 +212,8 @@ def child(args) -> dict:
     train = clock.train[1:] or clock.train
     tokens = config.task.query_length + config.task.response_length
     seconds = statistics.median(steady)
-    train_flops = 6 * trained_through_params(model) * args.batch * tokens * args.ppo_epochs
+    train_flops = training_flops(model, args.method, args.batch, config.task.query_length, config.task.response_length,
+                                 args.ppo_epochs)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"method": args.method, "episodes_per_s": args.batch / seconds, "tokens_per_s": args.batch * tokens / seconds,
             "update_s": seconds, "train_s": statistics.median(train), "train_flops_per_s": train_flops / statistics.median(train),

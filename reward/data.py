@@ -95,15 +95,47 @@ def encode_choice(tokenizer, choice: Choice, max_query: int, max_response: int) 
 
 
 def collate(features: list[dict], pad_id: int) -> dict:
-    """(batch, n, length) ids and mask, right-padded, plus the chosen indices."""
+    """A batch of labels as the prefix their n sequences share (the query) and the n suffixes.
+
+    prefix_ids (batch, P) are left-padded, suffix_ids (batch, n, S) right-padded, each with its
+    mask, plus the chosen indices. The reward model runs the prefix once per label instead of n
+    times (`reward.trainer.batch_rewards`); the prefix is the longest one all n sequences start
+    with, short of each sequence's last token (where the reward is read).
+    """
     n = len(features[0]["sequences"])
-    longest = max(len(s) for f in features for s in f["sequences"])
-    ids = torch.full((len(features), n, longest), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for b, feature in enumerate(features):
-        if len(feature["sequences"]) != n:
-            raise DataError("every label in a batch must have the same number of samples")
-        for i, seq in enumerate(feature["sequences"]):
-            ids[b, i, : len(seq)] = torch.tensor(seq)
-            mask[b, i, : len(seq)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "best": torch.tensor([f["best"] for f in features])}
+    if any(len(f["sequences"]) != n for f in features):
+        raise DataError("every label in a batch must have the same number of samples")
+    cuts = [_shared_prefix_length(f["sequences"]) for f in features]
+    prefixes = [f["sequences"][0][:cut] for f, cut in zip(features, cuts)]
+    suffixes = [[seq[cut:] for seq in f["sequences"]] for f, cut in zip(features, cuts)]
+    longest_prefix = max(len(p) for p in prefixes)
+    longest_suffix = max(len(s) for group in suffixes for s in group)
+    prefix_ids = torch.full((len(features), longest_prefix), pad_id, dtype=torch.long)
+    suffix_ids = torch.full((len(features), n, longest_suffix), pad_id, dtype=torch.long)
+    prefix_mask, suffix_mask = torch.zeros_like(prefix_ids), torch.zeros_like(suffix_ids)
+    for b, (prefix, group) in enumerate(zip(prefixes, suffixes)):
+        if prefix:
+            prefix_ids[b, -len(prefix) :] = torch.tensor(prefix)
+            prefix_mask[b, -len(prefix) :] = 1
+        for i, seq in enumerate(group):
+            suffix_ids[b, i, : len(seq)] = torch.tensor(seq)
+            suffix_mask[b, i, : len(seq)] = 1
+    return {"prefix_ids": prefix_ids, "prefix_mask": prefix_mask, "suffix_ids": suffix_ids,
+            "suffix_mask": suffix_mask, "best": torch.tensor([f["best"] for f in features])}
+
+
+def _shared_prefix_length(sequences: list[list[int]]) -> int:
+    limit = min(len(s) for s in sequences) - 1
+    length = 0
+    while length < limit and all(s[length] == sequences[0][length] for s in sequences):
+        length += 1
+    return length
+
+
+def full_sequences(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's (batch * n, P + S) sequences and mask, prefix and suffix side by side."""
+    b, n, _ = batch["suffix_ids"].shape
+    repeat = lambda t: t.repeat_interleave(n, dim=0)
+    ids = torch.cat([repeat(batch["prefix_ids"]), batch["suffix_ids"].view(b * n, -1)], dim=1)
+    mask = torch.cat([repeat(batch["prefix_mask"]), batch["suffix_mask"].view(b * n, -1)], dim=1)
+    return ids, mask

@@ -144,6 +144,8 @@ def train_policy(config, log=print, resume: bool = False, overwrite: bool = Fals
         shutil.rmtree(checkpoints, ignore_errors=True)
         (config.run_dir / "policy_samples.jsonl").unlink(missing_ok=True)
         start = None
+    if resume and not start:
+        log(f"nothing to resume in {checkpoints}: starting from the base model")
     trainer = build_trainer(config, log, callbacks)
     if start:
         log(f"resuming from {start}")
