@@ -28,9 +28,12 @@ import torch
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # we pin trl==1.12.0 knowingly
 from trl.experimental.ppo import PPOTrainer  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+from transformers.trainer_callback import ProgressCallback  # noqa: E402
 from trl.models.utils import unwrap_model_for_generation  # noqa: E402
 
 from rlhf.advantages import generalized_advantages, kl_penalized_rewards, masked_mean
+from rlhf.errors import RLHFError
 from rlhf.generation import SamplingSettings
 from rlhf.policy_model import SharedTrunkPolicyValue, ValueHead, entropy, policy_and_values, token_logprobs
 from rlhf.rollout import ResponseRule, Rollout, collect
@@ -57,6 +60,9 @@ class PaperPPOTrainer(PPOTrainer):
                          peft_config=peft_config, callbacks=callbacks)
         self.reward_model.eval()
         self.accelerator.register_for_checkpointing(self.lr_scheduler)
+        if not args.disable_tqdm:
+            self.remove_callback(ProgressCallback)
+            self.add_callback(PPOProgressCallback)
 
     def create_optimizer_and_scheduler(self, num_training_steps: int):
         if self.shared_value:  # replace TRL's two-trunk wrapper before the optimizer sees its parameters
@@ -113,7 +119,8 @@ class PaperPPOTrainer(PPOTrainer):
         acc, size, n = self.accelerator, self.args.local_batch_size, self.train_dataset_len
         per_pass = n // (size * acc.num_processes)
         if per_pass == 0:
-            raise ValueError(f"{n} training queries are fewer than one batch of {size * acc.num_processes}")
+            raise RLHFError(f"{n} training queries are fewer than one batch of {size} x {acc.num_processes} processes: "
+                            "use more prompts or a smaller policy.batch_size")
         index = 0
         while True:
             order = torch.randperm(n, generator=torch.Generator().manual_seed(self.args.seed + index // per_pass))
@@ -259,6 +266,23 @@ class PaperPPOTrainer(PPOTrainer):
         self.state.global_step, self.state.episode = state["update"], state["episode"]
         self.state.log_history = state["log_history"]
         return state["update"]
+
+
+class PPOProgressCallback(ProgressCallback):
+    """Transformers' progress bar counted in PPO updates, resuming where a run left off, with
+    episodes/s, the reward and the KL beside the ETA."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.training_bar = tqdm(total=state.max_steps, initial=state.global_step, desc="PPO", unit="update",
+                                     dynamic_ncols=True)
+        self.current_step = state.global_step
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and self.training_bar is not None and logs and "eps" in logs:
+            self.training_bar.set_postfix({"episodes/s": f"{logs['eps']:.2f}", "reward": f"{logs['objective/scores']:+.3f}",
+                                           "kl": f"{logs['objective/kl']:.2f}"}, refresh=False)
+        super().on_log(args, state, control, logs=logs, **kwargs)
 
 
 def latest_checkpoint(root: Path) -> Optional[Path]:
