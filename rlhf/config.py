@@ -71,6 +71,13 @@ class LabelingConfig:
             yield "simulate_temperature", f"must be 0 or positive, got {self.simulate_temperature}"
 
 
+def not_positive(settings, *names: str):
+    """(key, problem) for each named setting that is zero or negative."""
+    for name in names:
+        if getattr(settings, name) <= 0:
+            yield name, f"must be positive, got {getattr(settings, name)}"
+
+
 @dataclass
 class RewardSettings:
     backbone: Optional[str] = option(None, help="Reward model backbone; unset: the run's base model (as in the paper).")
@@ -89,10 +96,8 @@ class RewardSettings:
     report_to: str = option("none", help="Trainer logging integrations: none, tensorboard, wandb, all.")
 
     def problems(self):
-        for name in ("learning_rate", "batch_size", "gradient_accumulation_steps", "epochs", "normalize_samples",
-                     "logging_steps", "save_steps"):
-            if getattr(self, name) <= 0:
-                yield name, f"must be positive, got {getattr(self, name)}"
+        yield from not_positive(self, "learning_rate", "batch_size", "gradient_accumulation_steps", "epochs",
+                                "normalize_samples", "logging_steps", "save_steps")
         if not 0 < self.eval_fraction < 1:
             yield "eval_fraction", f"must be in (0, 1), got {self.eval_fraction}"
         if self.normalize_samples < 2:
@@ -131,9 +136,8 @@ class PolicySettings:
     report_to: str = option("none", help="Logging integrations: none, tensorboard, wandb, all.")
 
     def problems(self):
-        for name in ("learning_rate", "total_episodes", "batch_size", "mini_batches", "ppo_epochs", "logging_steps", "save_steps"):
-            if getattr(self, name) <= 0:
-                yield name, f"must be positive, got {getattr(self, name)}"
+        yield from not_positive(self, "learning_rate", "total_episodes", "batch_size", "mini_batches", "ppo_epochs",
+                                "logging_steps", "save_steps")
         if self.batch_size % self.mini_batches:
             yield "mini_batches", f"must divide batch_size={self.batch_size}, got {self.mini_batches}"
         mini = self.batch_size // max(self.mini_batches, 1)
