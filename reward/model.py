@@ -34,6 +34,10 @@ class NormalizedScore(nn.Module):
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.linear(hidden) * self.gain + self.bias
 
+    def unnormalize(self, rewards: torch.Tensor) -> torch.Tensor:
+        """The head's output before gain and bias."""
+        return (rewards - self.bias.to(rewards.device)) / self.gain.to(rewards.device)
+
     def set_normalization(self, gain: float, bias: float) -> None:
         self.gain.fill_(gain)
         self.bias.fill_(bias)
@@ -56,14 +60,20 @@ def disable_dropout(model: nn.Module) -> None:
             module.p = 0.0
 
 
-def build_reward_model(location: str, tokenizer, dtype: torch.dtype = torch.float32, seed: int = 0):
-    """A fresh reward model on the backbone at `location` (normalisation gain 1, bias 0)."""
+def scalar_head_model(location: str, tokenizer, dtype: torch.dtype = torch.float32):
+    """The backbone at `location` with a one-output `.score` head, sized for the tokenizer's pad token."""
     from transformers import AutoModelForSequenceClassification
 
     model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype)
     if model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def build_reward_model(location: str, tokenizer, dtype: torch.dtype = torch.float32, seed: int = 0):
+    """A fresh reward model on the backbone at `location` (normalisation gain 1, bias 0)."""
+    model = scalar_head_model(location, tokenizer, dtype)
     init_head(model.score, seed)
     model.score = NormalizedScore(model.score)
     disable_dropout(model)

@@ -29,7 +29,7 @@ def rewards(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16
 
 def raw_rewards(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16) -> torch.Tensor:
     """Rewards before gain and bias."""
-    return (rewards(model, tokenizer, pairs, batch_size) - model.score.bias.cpu()) / model.score.gain.cpu()
+    return model.score.unnormalize(rewards(model, tokenizer, pairs, batch_size))
 
 
 def fit_normalization(raw: torch.Tensor, mean: float = 0.0, std: float = 1.0) -> tuple[float, float]:

@@ -74,12 +74,9 @@ def lora_config(settings):
 
 def separate_value_model(location: str, tokenizer):
     """TRL's layout: a second full model with a zero-initialised scalar head."""
-    from transformers import AutoModelForSequenceClassification
+    from reward.model import scalar_head_model
 
-    model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1)
-    if model.get_input_embeddings().num_embeddings < len(tokenizer):
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
-    model.config.pad_token_id = tokenizer.pad_token_id
+    model = scalar_head_model(location, tokenizer)
     torch.nn.init.zeros_(model.score.weight)
     return model
 
@@ -88,7 +85,6 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     import datasets
 
     from rlhf.commands import load_model_for, queries_for, sampling_settings
-    from rlhf.models import resolve
 
     p, task = config.policy, config.task
     on_gpu = torch.cuda.is_available()
@@ -105,8 +101,7 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     if p.gradient_checkpointing:
         policy.gradient_checkpointing_enable()
         policy.enable_input_require_grads()  # LoRA: the frozen embeddings must still pass gradients on
-    location = resolve(config.model.name, config.model.cache_dir, log=lambda m: None)
-    value_model = separate_value_model(location, tokenizer) if p.value_head == "separate" else None
+    value_model = separate_value_model(policy.name_or_path, tokenizer) if p.value_head == "separate" else None
     sampling = sampling_settings(config)
     sampling.max_new_tokens, sampling.num_samples = task.response_length, 1
     rule = ResponseRule(truncation_token_ids(tokenizer, task.truncate_token), task.truncate_after, task.penalty_reward)

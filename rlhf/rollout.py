@@ -60,8 +60,7 @@ def score_responses(reward_model, queries: torch.Tensor, cut: torch.Tensor, foun
     ids = torch.cat([queries, cut], dim=1)
     mask = ids != pad_token_id
     scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long()).float()
-    head = reward_model.score
-    raw = (scores - head.bias) / head.gain if hasattr(head, "gain") else scores
+    raw = reward_model.score.unnormalize(scores)
     penalized = torch.where(found, scores, torch.full_like(scores, penalty_reward))
     return penalized, raw
 
