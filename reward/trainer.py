@@ -34,7 +34,7 @@ def batch_rewards(model, inputs: dict) -> torch.Tensor:
     """
     b, n, suffix_length = inputs["suffix_ids"].shape
     no_prefix = inputs["prefix_ids"].shape[1] == 0 or bool((inputs["prefix_mask"].sum(1) == 0).any())
-    if no_prefix or getattr(model, "is_gradient_checkpointing", False):
+    if no_prefix or getattr(model, "is_activation_checkpointing", False):
         # A label with no shared prefix, or checkpointing (which turns the cache off): one full forward.
         ids, mask = full_sequences(inputs)
         return sequence_rewards(model, ids, mask).view(b, n)

@@ -53,6 +53,9 @@ class LabelingConfig:
     labelers_per_batch: int = option(1, help="Labelers each batch goes to (more than 1 measures agreement).")
     host: str = option("127.0.0.1", help="Address the labeling app listens on (loopback by default).")
     port: int = option(8501, help="Port of the labeling app.")
+    simulator: Optional[str] = option(
+        None, help="`rlhf run` labels with this simulated labeler (sentiment, descriptiveness, rouge); unset: humans in the browser."
+    )
     simulate_temperature: Optional[float] = option(
         None, help="Boltzmann temperature of simulated labelers (0: always the best); unset: each kind's default, set near human agreement."
     )
@@ -67,6 +70,8 @@ class LabelingConfig:
             yield "port", f"must be a TCP port (1-65535), got {self.port}"
         if self.round < 0:
             yield "round", f"must be 0 or positive, got {self.round}"
+        if self.simulator is not None and self.simulator not in ("sentiment", "descriptiveness", "rouge"):
+            yield "simulator", f"unknown simulated labeler {self.simulator!r}: use sentiment, descriptiveness or rouge"
         if self.simulate_temperature is not None and self.simulate_temperature < 0:
             yield "simulate_temperature", f"must be 0 or positive, got {self.simulate_temperature}"
 
@@ -158,6 +163,47 @@ class PolicySettings:
 
 
 @dataclass
+class EvaluationSettings:
+    num_queries: Optional[int] = option(64, help="Held-out (eval split) queries to evaluate on; unset: all of them.")
+    samples_per_query: int = option(4, help="Samples per query and system; a judge compares their mean score (single samples tie often).")
+    policy: Optional[str] = option(None, help="The fine-tuned policy directory; unset: the run's policy.")
+    systems: dict[str, str] = option(
+        factory=dict, help="More systems to compare with zero-shot, name: model directory (an earlier round, a supervised model)."
+    )
+    lead_sentences: int = option(3, help="Summaries: the lead-k baseline (the source's first k sentences); 0 leaves it out.")
+    include_reference: bool = option(True, help="Summaries: evaluate the reference summaries as a system too.")
+    zero_shot_top_k: Optional[int] = option(
+        None, help="Top-k of the zero-shot baseline only (2: GPT-2's zero-shot TL;DR setting); unset: the task's sampling."
+    )
+    judges: list[str] = option(
+        factory=lambda: ["simulated", "reward_model"],
+        help="Automatic judges: simulated (the task's simulated labeler), reward_model (a proxy: the policy was trained on it).",
+    )
+    human_pairs: int = option(1, help="`rlhf evaluate --human`: pairs per query and system queued for the browser's Compare page.")
+    batch_size: int = option(16, help="Queries per generation and scoring batch.")
+
+    def problems(self):
+        yield from not_positive(self, "samples_per_query", "batch_size", "human_pairs")
+        if self.num_queries is not None and self.num_queries <= 0:
+            yield "num_queries", f"must be positive, got {self.num_queries}"
+        if self.lead_sentences < 0:
+            yield "lead_sentences", f"must be 0 (off) or positive, got {self.lead_sentences}"
+        if self.zero_shot_top_k is not None and self.zero_shot_top_k < 0:
+            yield "zero_shot_top_k", f"must be 0 (off) or positive, got {self.zero_shot_top_k}"
+        for judge in self.judges:
+            if judge not in ("simulated", "reward_model"):
+                yield "judges", f"unknown judge {judge!r}: use simulated and/or reward_model (humans judge in the app)"
+        for name, path in self.systems.items():
+            if name in RESERVED_SYSTEMS:
+                yield f"systems.{name}", f"{name!r} is a built-in system name; pick another"
+            elif not (Path(path).expanduser() / "config.json").is_file():
+                yield f"systems.{name}", f"{path} holds no model (no config.json)"
+
+
+RESERVED_SYSTEMS = ("zero-shot", "policy", "reference", "lead-3")
+
+
+@dataclass
 class Config:
     name: str = option("default", help="Run name; the run directory is output_dir/name.")
     output_dir: str = option("runs", help="Folder holding one directory per run.")
@@ -169,6 +215,7 @@ class Config:
     labeling: LabelingConfig = option(factory=LabelingConfig, help="Sampling for labelers, the label store and the labeling app.")
     reward: RewardSettings = option(factory=RewardSettings, help="Reward model training.")
     policy: PolicySettings = option(factory=PolicySettings, help="Policy training with PPO.")
+    evaluation: EvaluationSettings = option(factory=EvaluationSettings, help="Evaluation against the zero-shot baseline.")
 
     def problems(self):
         if not self.name or "/" in self.name or self.name in (".", ".."):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -75,18 +74,11 @@ def _write_resolved(config: Config) -> Path:
 
 
 def sample(args, overrides) -> int:
-    from rlhf.commands import load_model_for, queries_for
-    from rlhf.sampling import sample_for_labeling
+    from rlhf.sampling import sample_round
 
     config = load_config(args.config, overrides)
-    # Sample from the trained policy when one is named; the config keeps naming the base model.
-    policy = replace(config, model=replace(config.model, name=config.labeling.policy)) if config.labeling.policy else config
-    model, tokenizer = load_model_for(policy)
-    queries = queries_for(config, tokenizer, "train")
     _write_resolved(config)
-    store = open_store(config)
-    stored = sample_for_labeling(config, store, model, tokenizer, queries, config.labeling.num_queries, log=log)
-    log(f"{stored} new batches; {store.count_batches()} in {config.database_url}")
+    sample_round(config, open_store(config), config.labeling.num_queries, log=log)
     return 0
 
 

@@ -42,8 +42,12 @@ class SharedTrunkPolicyValue(nn.Module):
         self.config = policy.config
 
     @property
-    def is_gradient_checkpointing(self) -> bool:
-        return getattr(self.policy, "is_gradient_checkpointing", False)
+    def is_gradient_checkpointing(self) -> bool:  # TRL's name for it
+        return getattr(self.policy, "is_activation_checkpointing", False)
+
+    @property
+    def is_activation_checkpointing(self) -> bool:
+        return self.is_gradient_checkpointing
 
     def gradient_checkpointing_enable(self, **kwargs):
         self.policy.gradient_checkpointing_enable(**kwargs)

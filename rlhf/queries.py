@@ -20,6 +20,7 @@ class Query:
     text: str
     input_ids: list[int]
     reference: Optional[str] = None
+    source: Optional[str] = None  # the document a summary is of (the task's truncate_field), as the model saw it
 
 
 def build_queries(task: Task, records: Iterable[dict], tokenizer, report: Optional[PromptReport] = None,
@@ -29,13 +30,15 @@ def build_queries(task: Task, records: Iterable[dict], tokenizer, report: Option
     for record in records:
         if limit is not None and len(queries) >= limit:
             break
-        ids = _fit(task, dict(record), tokenizer)
+        record = dict(record)
+        ids = _fit(task, record, tokenizer)  # shortens record[truncate_field] in place to what fits
         if ids is None:
             if report is not None:
                 report.skipped["longer than the query length"] += 1
             continue
         reference = record.get(task.reference_field) if task.reference_field else None
-        queries.append(Query(id=record["id"], text=tokenizer.decode(ids), input_ids=ids, reference=reference))
+        source = record.get(task.truncate_field) if task.truncate_field else None
+        queries.append(Query(id=record["id"], text=tokenizer.decode(ids), input_ids=ids, reference=reference, source=source))
     return queries
 
 

@@ -76,6 +76,21 @@ def sample_for_labeling(config: Config, store: LabelStore, model, tokenizer, que
     return stored
 
 
+def sample_round(config: Config, store: LabelStore, n: int, log=print) -> int:
+    """Sample `n` new batches from the round's policy (labeling.policy, else the base model)."""
+    from dataclasses import replace
+
+    from rlhf.commands import load_model_for, queries_for
+
+    # The config keeps naming the base model; the samples come from the trained policy when one is named.
+    policy = replace(config, model=replace(config.model, name=config.labeling.policy)) if config.labeling.policy else config
+    model, tokenizer = load_model_for(policy)
+    queries = queries_for(config, tokenizer, "train")
+    stored = sample_for_labeling(config, store, model, tokenizer, queries, n, log=log)
+    log(f"{stored} new batches; {store.count_batches()} in {config.database_url}")
+    return stored
+
+
 def _settings_record(settings, samples) -> dict:
     record = asdict(settings)
     record["has_stop"] = [s.truncated for s in samples]

@@ -50,7 +50,7 @@ def test_gradient_checkpointing_on_request(tmp_path, tiny_llama, lora_r):
                         ("policy.total_episodes", 16), ("policy.micro_batch_size", 2))
     save_untrained_reward_model(config, tiny_llama)
     trainer = build_trainer(config, log=lambda m: None)
-    assert trainer.accelerator.unwrap_model(trainer.model).policy.is_gradient_checkpointing
+    assert trainer.accelerator.unwrap_model(trainer.model).policy.is_activation_checkpointing
     trainer.train()
     assert trainer.state.global_step == 2 and trainer.state.log_history[-1]["loss/value"] > 0
 
