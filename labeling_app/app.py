@@ -1,9 +1,9 @@
 """The labeling app's entry point: `RLHF_CONFIG=runs/<name>/config.yaml streamlit run labeling_app/app.py`.
 
 It loads the run (config and label store), asks for a sign-in, then routes to the pages. Labelers get
-the labeling page; admins also get the dashboard. The dashboard stays registered for labelers but
-hidden from their menu, so a labeler who types its URL lands on the page's own "Admins only" guard
-instead of silently on another page.
+the labeling page and the Compare page (human pairwise evaluation); admins also get the dashboard.
+The dashboard stays registered for labelers but hidden from their menu, so a labeler who types its
+URL lands on the page's own "Admins only" guard instead of silently on another page.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ run = run_context()
 labeler = auth.current()
 pages = [
     st.Page(ROUTES / "label.py", title="Label", icon=":material/label:", url_path="label", default=True),
+    st.Page(ROUTES / "compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
     st.Page(ROUTES / "dashboard.py", title="Dashboard", icon=":material/monitoring:", url_path="dashboard",
             visibility="visible" if labeler is not None and labeler.is_admin else "hidden"),
 ]

@@ -1,6 +1,8 @@
-"""The admins' dashboard: progress per labeler, agreement, position bias, time per label, export.
+"""The admins' dashboard: progress per labeler, agreement, position bias, time per label, evaluation, export.
 
-The figures come from `rlhf.label_stats` (the CLI reports the same ones); this page only lays them out.
+The figures come from `rlhf.label_stats` (the CLI reports the same ones), the human win rates from
+`rlhf.win_rates` and the runs' evaluation summaries from `rlhf.run_summaries`; this page only lays
+them out.
 """
 
 from __future__ import annotations
@@ -8,10 +10,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from labeling_app import auth
+from labeling_app import auth, render
 from labeling_app.context import RunContext, run_context
 from rlhf import label_stats
 from rlhf.errors import RLHFError
+from rlhf.run_summaries import comparison_rows, eval_summaries
+from rlhf.win_rates import comparison_win_rates
+
+BASELINE = "zero-shot"
+SIMULATED_PREFIX = "sim:"  # simulated labelers' names (rlhf.simulated_labelers): not people
 
 
 def render_page() -> None:
@@ -27,6 +34,8 @@ def render_page() -> None:
     _positions(labels, num_choices)
     _times(labels)
     _reasons(labels)
+    _evaluation(run)
+    _runs(run)
     _export(run)
 
 
@@ -105,6 +114,50 @@ def _reasons(labels: list) -> None:
     if reasons:
         st.subheader("Skips and flags")
         st.dataframe(pd.DataFrame(reasons, columns=["kind", "reason", "count"]), hide_index=True)
+
+
+def _evaluation(run: RunContext) -> None:
+    """Human win rates per system against the baseline, from the comparisons judged on the Compare page."""
+    st.subheader("Evaluation")
+    people = {labeler.name for labeler in run.store.labelers() if not labeler.name.startswith(SIMULATED_PREFIX)}
+    comparisons = run.store.comparisons()
+    judged = [c for c in comparisons if c.winner is not None and c.judge in people]
+    open_rows = [c for c in comparisons if c.winner is None]
+    cols = st.columns(3)
+    cols[0].metric("Judged by people", len(judged))
+    cols[1].metric("Open", len(open_rows))
+    cols[2].metric("Claimed, not judged yet", sum(1 for c in open_rows if c.judge is not None),
+                   help="Open comparisons shown to a labeler who has not judged them yet.")
+    rates = comparison_win_rates(judged, BASELINE)
+    if not rates:
+        st.info(f"No comparison against {BASELINE} judged by people yet. Labelers judge them on the Compare page.")
+        return
+    rows = [{"system": system, "win rate": rate.win_rate, "low": rate.interval[0], "high": rate.interval[1],
+             "won": rate.wins, "tied": rate.ties, "lost": rate.losses, "judged": rate.n}
+            for system, rate in sorted(rates.items())]
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="human_win_rates",
+                 column_config={"win rate": percent, "low": percent, "high": percent})
+    st.caption(f"Human win rates against {BASELINE}: a tie counts as half a win; low and high bound the 95% "
+               "Wilson interval.")
+
+
+def _runs(run: RunContext) -> None:
+    """The evaluations of this run and the runs beside it (same output_dir), side by side."""
+    st.subheader("Runs")
+    output_dir = run.config.run_dir.parent
+    notes: list[str] = []
+    rows = comparison_rows(eval_summaries(output_dir, notes))
+    if rows:
+        for row in rows:
+            row["this run"] = row["run"] == run.config.name
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="run_win_rates")
+        st.caption("Per judge, each system's win rate against the run's baseline, with its 95% interval and the "
+                   "number of prompts (from each run's `eval/metrics.json`).")
+    else:
+        st.info(f"No run in `{output_dir}` has been evaluated yet (no `eval/metrics.json`).")
+    for note in notes:
+        render.caption(note)  # paths and parser messages: shown as typed, not as markdown
 
 
 def _export(run: RunContext) -> None:

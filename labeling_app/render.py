@@ -59,3 +59,22 @@ def show_continuation(prompt: str, continuation: str, position: int, batch_id: i
 def caption(text: str) -> None:
     """A small grey line of text that is not markdown (a labeler's name may hold any character)."""
     st.html(f'<div style="font-size:0.875rem;opacity:0.6">{escape(text)}</div>')
+
+
+# -- the Compare page: two texts side by side. Only "left"/"right" and the comparison id reach the
+# page, never which system wrote a text.
+
+def comparison_prompt_html(prompt: str, comparison_id: int) -> str:
+    """The whole prompt. data-comparison (on every item element) tells browser tests which comparison is on screen."""
+    return (f'<div class="rlhf-compare-prompt" data-comparison="{comparison_id}" style="{_BLOCK}">'
+            f'<span style="{_LABEL}">Prompt</span><span style="{_PROMPT}">{escape(prompt)}</span></div>')
+
+
+def comparison_text_html(prompt: str, text: str, side: str, comparison_id: int) -> str:
+    """One side's text after the (grey) end of the prompt, headed Left or Right with its key."""
+    key = {"left": 1, "right": 2}[side]
+    body = escape(text) if text.strip() else f'<span style="{_EMPTY}">(empty text)</span>'
+    return (f'<div class="rlhf-compare-text" data-comparison="{comparison_id}" data-side="{side}" style="{_BLOCK}">'
+            f'<div style="{_LABEL}">{side.capitalize()} ({key})</div>'
+            f'<span style="{_PROMPT}">{escape(prompt_tail(prompt))}</span>'
+            f'<span class="rlhf-compare-body">{body}</span></div>')

@@ -161,3 +161,71 @@ def test_labels_per_hour_counts_only_timed_labels_and_errors_name_the_problem(st
     assert store.progress(ann.id).labels_per_hour == 60.0
     with pytest.raises(RLHFError, match="could not be stored.*labeler 999"):
         store.submit(999, 3, choice=0)
+
+
+def add_open_comparisons(store, n: int = 3) -> list[int]:
+    return [store.add_comparison(f"q{i}", "policy", "zero-shot", f"policy text {i}", f"zero-shot text {i}") for i in range(n)]
+
+
+def test_next_comparison_claims_the_oldest_open_one_and_gives_it_back_until_judged(store):
+    first, second, third = add_open_comparisons(store)
+    store.add_comparison("q4", "policy", "zero-shot", "x", "y", judge="sim:sentiment", winner="a")  # judged: never handed out
+    row = store.next_comparison("ann")
+    assert (row.id, row.judge, row.winner, row.a_text) == (first, "ann", None, "policy text 0")
+    assert store.next_comparison("ann").id == first  # a reload: the same claim, not a new one
+    assert store.next_comparison("bob").id == second  # never the row ann holds
+    assert store.judge_comparison(first, "ann", "b") is True
+    assert store.next_comparison("ann").id == third
+    assert store.next_comparison("carol") is None  # bob and ann hold the other open ones
+    claims = {r.id: (r.judge, r.winner) for r in store.comparisons()}
+    assert claims[first] == ("ann", "b") and claims[second] == ("bob", None) and claims[third] == ("ann", None)
+
+
+def test_claims_from_two_stores_on_one_database_never_overlap(tmp_path, store):
+    add_open_comparisons(store, 4)
+    other = LabelStore(store.url)  # another process's store (the app and a second app server)
+    got = [store.next_comparison("ann").id, other.next_comparison("bob").id]
+    store.judge_comparison(got[0], "ann", "tie")
+    got += [store.next_comparison("ann").id, other.next_comparison("bob").id]
+    assert got[1] == got[3] and len(set(got)) == 3
+    assert other.next_comparison("carol").id not in got
+
+
+def test_judging_records_a_b_or_tie_and_a_double_submit_changes_nothing(store):
+    ids = add_open_comparisons(store)
+    for cid, winner in zip(ids, ("a", "b", "tie")):
+        assert store.next_comparison("ann").id == cid
+        assert store.judge_comparison(cid, "ann", winner) is True
+        assert store.judge_comparison(cid, "ann", winner) is False  # the double click
+        assert store.judge_comparison(cid, "ann", "a" if winner != "a" else "b") is False  # a stale page: first one stays
+    assert [(r.judge, r.winner) for r in store.comparisons()] == [("ann", "a"), ("ann", "b"), ("ann", "tie")]
+    assert len(store.comparisons()) == 3 and store.next_comparison("ann") is None
+
+
+def test_judging_refuses_bad_winners_unknown_ids_and_other_labelers_rows(store):
+    cid, other, _ = add_open_comparisons(store)
+    store.next_comparison("ann")
+    with pytest.raises(RLHFError, match="winner is a, b or tie, not 'left'"):
+        store.judge_comparison(cid, "ann", "left")
+    with pytest.raises(RLHFError, match="unknown comparison id 99"):
+        store.judge_comparison(99, "ann", "a")
+    with pytest.raises(RLHFError, match=f"comparison {cid} is claimed by another labeler"):
+        store.judge_comparison(cid, "bob", "a")
+    store.judge_comparison(cid, "ann", "a")
+    with pytest.raises(RLHFError, match=f"comparison {cid} is judged by another labeler"):
+        store.judge_comparison(cid, "bob", "b")
+    assert store.judge_comparison(other, "bob", "tie") is True  # an unclaimed row: claimed and judged at once
+    assert [(r.judge, r.winner) for r in store.comparisons()][:2] == [("ann", "a"), ("bob", "tie")]
+
+
+def test_comparison_progress_and_released_claims(store):
+    ids = add_open_comparisons(store, 4)
+    assert store.comparison_progress("ann") == (0, 4)
+    store.next_comparison("bob")
+    assert store.comparison_progress("ann") == (0, 3)  # bob's claim is not open to ann
+    store.judge_comparison(store.next_comparison("ann").id, "ann", "a")
+    store.next_comparison("ann")
+    progress = store.comparison_progress("ann")
+    assert (progress.done, progress.remaining) == (1, 2)  # ann's own claim still counts as hers
+    assert store.release_comparisons("bob") == 1
+    assert store.next_comparison("carol").id == ids[0]  # bob's claim is open again, oldest first

@@ -1,6 +1,7 @@
 """The Streamlit labeling app, run in-process with streamlit.testing.v1.AppTest."""
 
 import html
+import json
 import re
 import sys
 import types
@@ -211,6 +212,14 @@ def test_a_labeler_cannot_open_the_dashboard(run):
     assert errors(at) == ["Admins only."]
     assert not at.title and not at.metric and not at.dataframe and not at.get("arrow_vega_lite_chart")
     assert [b.key for b in at.button] == ["sign_out"]  # no export, nothing else
+    assert not at.subheader and not at.info  # no evaluation section, no runs table
+
+
+def test_a_labeler_can_open_the_compare_page(run):
+    at = sign_in("ann", "ann-password")
+    at.switch_page("routes/compare.py").run()
+    assert not at.exception and not errors(at)
+    assert any("Nothing left to compare" in s.value for s in at.success)  # this run has no comparisons
 
 
 def test_an_admin_sees_the_dashboard(run):
@@ -230,6 +239,50 @@ def test_an_admin_sees_the_dashboard(run):
     assert "position 1: 50%" in " ".join(c.value for c in at.caption)  # ann's two choices were shown first
     reasons = at.dataframe[1].value
     assert list(reasons.iloc[0]) == ["skip", "Other: dull", 1]
+
+
+def test_the_dashboard_shows_human_win_rates_and_the_runs_evaluations_side_by_side(run):
+    store = run.store
+    store.ensure_labeler("sim:sentiment")
+    for winner in ("a", "a", "b", "tie"):  # ann judged policy (a) against zero-shot (b) four times
+        cid = store.add_comparison("q0", "policy", "zero-shot", "p", "z")
+        store.next_comparison("ann")
+        store.judge_comparison(cid, "ann", winner)
+    store.add_comparison("q1", "zero-shot", "policy", "z", "p", judge="bob", winner="a")  # zero-shot on a: policy lost
+    store.add_comparison("q1", "policy", "zero-shot", "p", "z", judge="sim:sentiment", winner="a")  # not a person
+    store.add_comparison("q2", "policy", "zero-shot", "p", "z")
+    store.next_comparison("bob")  # claimed, not judged
+    store.add_comparison("q2", "policy", "zero-shot", "p", "z")
+    output_dir = run.config.parent.parent
+    rate = {"wins": 6, "losses": 3, "ties": 1, "n": 10, "win_rate": 0.65, "low": 0.35, "high": 0.85}
+    metrics = {"task": "sentiment", "baseline": "zero-shot", "systems": ["policy", "zero-shot"], "queries": 10,
+               "samples_per_query": 1, "judges": {"sim:sentiment": {"policy": rate}}, "mean_scores": {}}
+    for name, text in (("apptest", json.dumps(metrics)), ("other", json.dumps({**metrics, "task": "tldr"})),
+                       ("broken", "{not json")):
+        (output_dir / name / "eval").mkdir(parents=True)
+        (output_dir / name / "eval" / "metrics.json").write_text(text)
+    at = sign_in("root", "root-password")
+    at.switch_page("routes/dashboard.py").run()
+    assert not at.exception and not errors(at)
+    metrics_shown = {m.label: m.value for m in at.metric}
+    assert metrics_shown["Judged by people"] == "5" and metrics_shown["Open"] == "2"
+    assert metrics_shown["Claimed, not judged yet"] == "1"
+    tables = {tuple(d.value.columns): d.value for d in at.dataframe}
+    [human] = [t for cols, t in tables.items() if "win rate" in cols]
+    assert list(human["system"]) == ["policy"] and list(human[["won", "tied", "lost", "judged"]].iloc[0]) == [2, 1, 2, 5]
+    assert human["win rate"].iloc[0] == pytest.approx(0.5) and 0 < human["low"].iloc[0] < 0.5 < human["high"].iloc[0] < 1
+    [runs] = [t for cols, t in tables.items() if "this run" in cols]
+    assert list(runs["run"]) == ["apptest", "other"] and list(runs["task"]) == ["sentiment", "tldr"]
+    assert list(runs["this run"]) == [True, False] and runs["sim:sentiment"].iloc[1] == "65.0% [35.0%, 85.0%] (n=10)"
+    assert any("skipped run broken" in h.value and "not valid JSON" in h.value for h in at.html)
+
+
+def test_the_dashboard_without_evaluations_says_so(run):
+    at = sign_in("root", "root-password")
+    at.switch_page("routes/dashboard.py").run()
+    assert not at.exception and not errors(at)
+    infos = " ".join(i.value for i in at.info)
+    assert "No comparison against zero-shot judged by people yet" in infos and "has been evaluated yet" in infos
 
 
 def test_export_calls_label_export_with_the_runs_exports_folder(run, monkeypatch):

@@ -1,7 +1,8 @@
 """The labeling app in a real browser: `streamlit run` plus Debian's headless Chromium through selenium.
 
-Labels several items with the keyboard (keys 1-4 sent to the page), then checks the stored rows.
-Saves tests/artifacts/labeling_page.png. Skipped only where /usr/bin/chromium or chromedriver is absent.
+Labels several items with the keyboard (keys 1-4 sent to the page), then checks the stored rows; judges
+comparisons on the Compare page with keys 1-3 the same way. Saves tests/artifacts/labeling_page.png and
+tests/artifacts/compare_page.png. Skipped only where /usr/bin/chromium or chromedriver is absent.
 """
 
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labeling_app import label_page
+from labeling_app import compare_page, label_page
 from labeling_app.browser import AppServer, Chromium, LabelingTab, browser_missing
 from labeling_app.synthetic import fill_store, make_run
 
@@ -111,3 +112,55 @@ def test_a_labeler_who_opens_the_dashboard_url_sees_admins_only(run, server, tab
     tab.wait_for(lambda d: "Admins only." in d.find_element("tag name", "body").text)
     body = tab.driver.find_element("tag name", "body").text
     assert "Export" not in body and "Agreement" not in body and "Labelers" not in body
+
+
+SYSTEM, BASELINE = "policy-x9", "zero-shot"
+_COMPARISON_ON_SCREEN = "const el = document.querySelector('[data-comparison]'); return el ? el.dataset.comparison : null;"
+_SIDES = """return ['left', 'right'].map(side =>
+  document.querySelector(`.rlhf-compare-text[data-side="${side}"] .rlhf-compare-body`).textContent);"""
+
+
+@pytest.fixture
+def compare_server(tmp_path):
+    config_path, store = make_run(tmp_path / "runs", "compare", batches=0, labelers=[("ann", "ann-password", "labeler")])
+    fill_store(store, [(PROMPT, GOOD[:1])] + [(f"Item {i} began", [f" end {i}."]) for i in range(3)])
+    for i in range(4):
+        store.add_comparison(f"q{i}", SYSTEM, BASELINE, f" a letter from her sister ({i}).", f" an old bus ticket ({i}).")
+    with AppServer(config_path, log_path=tmp_path / "streamlit.log") as app_server:
+        yield app_server, store
+
+
+def test_judging_comparisons_with_the_keyboard_stores_a_b_or_tie(compare_server):
+    server, store = compare_server
+    with Chromium() as driver:
+        tab = LabelingTab(driver, server.url + "/compare")
+        tab.sign_in("ann", "ann-password")
+        body = lambda: driver.find_element("tag name", "body").text  # noqa: E731
+        shown = {}
+        for step, key in enumerate("1232"):
+            comparison = tab.wait_for(lambda d: d.execute_script(_COMPARISON_ON_SCREEN))
+            tab.wait_for(lambda d: d.execute_script(
+                "return [...document.querySelectorAll('button')].filter(b => b.innerText.includes('is better')).length") == 2)
+            left, right = driver.execute_script(_SIDES)
+            shown[int(comparison)] = (left, right, key)
+            text = body()
+            assert SYSTEM not in text and BASELINE not in text and "policy" not in text
+            if step == 0:
+                assert "Compare" in text and "Dashboard" not in text and "Signed in as ann" in text
+                ARTIFACTS.mkdir(exist_ok=True)
+                time.sleep(0.5)  # let the fonts settle for the screenshot
+                driver.save_screenshot(str(ARTIFACTS / "compare_page.png"))
+            time.sleep(compare_page.BOUNCE_SECONDS + 0.1)  # a person reads first; faster presses are dropped
+            driver.find_element("tag name", "body").send_keys(key)
+            tab.wait_for(lambda d: d.execute_script(_COMPARISON_ON_SCREEN) not in (comparison,)
+                         or "Nothing left to compare" in body())
+        tab.wait_for(lambda d: "Nothing left to compare" in body())
+
+    rows = {row.id: row for row in store.comparisons()}
+    assert set(shown) == set(rows) and len(rows) == 4
+    for cid, (left, right, key) in shown.items():
+        row = rows[cid]
+        assert {left, right} == {row.a_text, row.b_text}
+        picked = {"1": left, "2": right}.get(key)
+        expected = "tie" if picked is None else ("a" if picked == row.a_text else "b")
+        assert (row.judge, row.winner) == ("ann", expected), (cid, left, right, key)
