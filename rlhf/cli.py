@@ -78,12 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="Print the resolved config (defaults, file and overrides) as YAML.")
     cfg.add_argument("--config", help="Run config YAML.")
 
-    from rlhf import evaluate_commands, labeling_commands, policy_commands, reward_commands
+    from rlhf import evaluate_commands, labeling_commands, policy_commands, report_commands, reward_commands
 
     labeling_commands.register(sub)
     reward_commands.register(sub)
     policy_commands.register(sub)
     evaluate_commands.register(sub)
+    report_commands.register(sub)
     return parser
 
 

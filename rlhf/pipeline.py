@@ -1,0 +1,145 @@
+"""`rlhf run`: the whole loop, sample -> label -> reward -> policy -> evaluate -> report.
+
+Each stage is skipped when its finished artifact exists and resumed when it was cut off (the label
+store keeps what was sampled and labeled; reward and PPO training continue from their last
+checkpoint; evaluation from the systems it finished). With human labelers the loop stops after
+sampling and says how to continue. Round r > 0 (the paper's online collection) is its own run
+directory, `<name>-round<r>`, that samples from round r-1's policy into the same label store, so
+its reward model learns from every round's labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+from rlhf.config import Config, config_yaml
+from rlhf.run_dir import write_config
+
+STAGES = ("sample", "label", "reward", "policy", "evaluate", "report")
+
+
+def round_config(config: Config, r: int) -> Config:
+    """Round r's config: round 0 is the config itself."""
+    if r == 0:
+        return config
+    previous = round_config(config, r - 1)
+    labeling = replace(config.labeling, policy=str(previous.run_dir / "policy"), round=r,
+                       database_url=config.database_url)
+    systems = {**config.evaluation.systems, f"round-{r - 1}": str(previous.run_dir / "policy")}
+    return replace(config, name=f"{config.name}-round{r}", labeling=labeling,
+                   evaluation=replace(config.evaluation, systems=systems))
+
+
+def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...] = STAGES) -> bool:
+    """Run every round; False when it stopped to wait for human labels."""
+    for r in range(rounds):
+        current = round_config(config, r)
+        log(f"== round {r}: {current.run_dir}")
+        write_config(current.run_dir, config_yaml(current))
+        for stage in stages:
+            if not STAGE_FUNCTIONS[stage](current, log):
+                return False
+    return True
+
+
+def sample_stage(config: Config, log) -> bool:
+    from rlhf.labeling_commands import open_store
+    from rlhf.sampling import policy_name, sample_round, sampled_query_ids
+
+    store = open_store(config)
+    done = len(sampled_query_ids(store, policy_name(config), config.labeling.round))
+    if done >= config.labeling.num_queries:
+        log(f"sample: skipped, {done} batches of round {config.labeling.round} are stored")
+        return True
+    sample_round(config, store, config.labeling.num_queries - done, log)
+    return True
+
+
+def label_stage(config: Config, log) -> bool:
+    from rlhf.labeling_commands import open_store
+
+    store = open_store(config)
+    if config.labeling.simulator:
+        from rlhf.simulated_labelers import simulate
+
+        n = simulate(store, config.labeling.simulator, task=config.task, temperature=config.labeling.simulate_temperature,
+                     labelers_per_batch=config.labeling.labelers_per_batch, seed=config.seed + config.labeling.round)
+        log(f"label: sim:{config.labeling.simulator} stored {n} labels")
+        return True
+    unlabeled = _unlabeled_batches(store, config.labeling.round)
+    if not unlabeled:
+        log("label: every batch has a label")
+        return True
+    config_path = config.run_dir / "config.yaml"
+    log(f"label: {unlabeled} batches of round {config.labeling.round} wait for human labels. Add labelers with "
+        f"`rlhf labelers add NAME --config {config_path}`, start the app with `rlhf label --config {config_path}`, "
+        f"and run `rlhf run` again once the labels are in (or set labeling.simulator to label with a simulated labeler).")
+    return False
+
+
+def _unlabeled_batches(store, round_: int) -> int:
+    from sqlalchemy import func, select
+
+    from rlhf.store_schema import BatchRow, LabelRow
+
+    labeled = select(LabelRow.batch_id)
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(BatchRow)
+                        .where(BatchRow.round == round_, BatchRow.id.not_in(labeled)))
+
+
+def reward_stage(config: Config, log) -> bool:
+    from reward.model import HEAD_FILE
+    from reward.train import train_reward
+    from rlhf.labeling_commands import open_store
+
+    if (config.run_dir / "reward_model" / HEAD_FILE).is_file():
+        log("reward: skipped, reward_model/ is trained")
+        return True
+    metrics = train_reward(config, None if config.reward.labels else open_store(config), log=log)
+    log(f"reward: held-out best-of-n accuracy {metrics['best_of_n_accuracy']:.1%} (chance {metrics['chance_accuracy']:.0%})")
+    return True
+
+
+def policy_stage(config: Config, log) -> bool:
+    from rlhf.policy_train import CHECKPOINTS, train_policy
+    from rlhf.ppo_trainer import latest_checkpoint
+
+    if (config.run_dir / "policy" / "metrics.json").is_file():
+        log("policy: skipped, policy/ is trained")
+        return True
+    checkpoints = config.run_dir / CHECKPOINTS
+    resume = checkpoints.is_dir() and latest_checkpoint(checkpoints) is not None
+    summary = train_policy(config, log=log, resume=resume)
+    if summary.get("last"):
+        log(f"policy: reward {summary['first']['objective/scores']:+.3f} -> {summary['last']['objective/scores']:+.3f}, "
+            f"KL {summary['last']['objective/kl']:.2f} nats")
+    return True
+
+
+def evaluate_stage(config: Config, log) -> bool:
+    from rlhf.evaluate import evaluate, eval_dir
+
+    if (eval_dir(config) / "metrics.json").is_file():
+        log("evaluate: skipped, eval/metrics.json exists")
+        return True
+    metrics = evaluate(config, log=log)
+    for judge, systems in metrics["judges"].items():
+        for system, rate in systems.items():
+            log(f"evaluate: {system} vs zero-shot by {judge}: {rate['win_rate']:.1%} [{rate['low']:.1%}, {rate['high']:.1%}]")
+    return True
+
+
+def report_stage(config: Config, log) -> bool:
+    from rlhf.report import write_report
+
+    paths = write_report([config.run_dir], config.run_dir)
+    log(f"report: {paths['report.html']}")
+    return True
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[Config, Callable], bool]] = {
+    "sample": sample_stage, "label": label_stage, "reward": reward_stage,
+    "policy": policy_stage, "evaluate": evaluate_stage, "report": report_stage,
+}
