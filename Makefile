@@ -19,7 +19,7 @@ install-test: $(VENV)/bin/python
 	$(PIP) install -q $(CONSTRAINTS) -e '.[test]'
 
 quickstart: install
-	$(VENV)/bin/rlhf generate --config configs/quickstart.yaml
+	$(VENV)/bin/rlhf run --config configs/quickstart.yaml
 
 test: install-test
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -87,7 +87,7 @@ def figures(config, budget: int, seconds: dict, wall: float) -> dict:
     judge = f"simulated:{config.task.labeler}"
     rate = metrics["judges"][judge]["policy"]
     means = metrics["mean_scores"][judge]
-    return {"budget": budget, "labels": reward["labels"], "rm_best_of_4": reward["best_of_n_accuracy"],
+    return {"budget": budget, "labels": reward["train_labels"] + reward["labels"], "held_out": reward["labels"], "rm_best_of_4": reward["best_of_n_accuracy"],
             "rm_pairwise": reward["pairwise_accuracy"], "episodes": policy["episodes"],
             "final_kl": policy["last"]["objective/kl"], "win_rate": rate["win_rate"], "low": rate["low"], "high": rate["high"],
             "prompts": rate["n"], "score_zero_shot": means["zero-shot"], "score_policy": means["policy"],
@@ -99,15 +99,15 @@ def print_table(rows: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(title="Mock sentiment experiment: policy vs zero-shot, judged by the simulated labeler")
-    for column in ("labels", "RM best-of-4 (pairwise)", "PPO episodes", "final KL", "win rate [95%]", "prompts",
+    for column in ("labels (held out)", "RM best-of-4 (pairwise)", "PPO episodes", "final KL", "win rate [95%]", "prompts",
                    "VADER zero-shot -> policy", "wall (sample/label/RM/PPO/eval)"):
         table.add_column(column, justify="right")
     for r in rows:
         stages = "/".join(f"{r['stage_s'].get(s, 0):.0f}" for s in ("sample", "label", "reward", "policy", "evaluate"))
-        table.add_row(str(r["labels"]), f"{r['rm_best_of_4']:.1%} ({r['rm_pairwise']:.1%})", str(r["episodes"]),
+        table.add_row(f"{r['labels']} ({r['held_out']})", f"{r['rm_best_of_4']:.1%} ({r['rm_pairwise']:.1%})", str(r["episodes"]),
                       f"{r['final_kl']:.2f}", f"{r['win_rate']:.1%} [{r['low']:.1%}, {r['high']:.1%}]", str(r["prompts"]),
                       f"{r['score_zero_shot']:+.3f} -> {r['score_policy']:+.3f}", f"{r['wall_s'] / 60:.1f} min ({stages} s)")
-    Console().print(table)
+    Console(width=200).print(table)
     print("Paper (Ziegler et al. 2019, Figure 2): 5,000 human labels, 2M episodes on GPT-2: 88% preferred to zero-shot. "
           "Rerun stages are skipped, so a resumed bench reports only the stages it ran.")
 
