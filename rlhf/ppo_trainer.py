@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -27,6 +28,8 @@ from typing import Callable, Iterator, Optional
 import torch
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # we pin trl==1.12.0 knowingly
+# TRL 1.12 reads the old attribute name that transformers 5 deprecates; nothing for users to act on.
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 from trl.experimental.ppo import PPOTrainer  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 from transformers.trainer_callback import ProgressCallback  # noqa: E402
