@@ -27,7 +27,7 @@ class ResponseRule:
 
     stop_ids: list[int]
     truncate_after: int
-    penalty_reward: float
+    penalty_reward: Optional[float]  # None: responses without a stop token are scored as they are
 
 
 @dataclass
@@ -55,14 +55,15 @@ class Rollout:
 
 
 def score_responses(reward_model, queries: torch.Tensor, cut: torch.Tensor, found: torch.Tensor, pad_token_id: int,
-                    penalty_reward: float) -> tuple[torch.Tensor, torch.Tensor]:
+                    penalty_reward: Optional[float]) -> tuple[torch.Tensor, torch.Tensor]:
     """(normalised scores with the penalty applied, raw head outputs) of query + cut response."""
     ids = torch.cat([queries, cut], dim=1)
     mask = ids != pad_token_id
     scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long()).float()
     raw = reward_model.score.unnormalize(scores)
-    penalized = torch.where(found, scores, torch.full_like(scores, penalty_reward))
-    return penalized, raw
+    if penalty_reward is None:
+        return scores, raw
+    return torch.where(found, scores, torch.full_like(scores, penalty_reward)), raw
 
 
 @torch.no_grad()

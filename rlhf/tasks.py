@@ -39,7 +39,9 @@ class Task:
     top_p: float = option(1.0, help="Nucleus sampling probability mass; 1.0 disables.")
     truncate_token: Optional[str] = option(".", help="Text whose token ends a response; unset: responses are not cut.")
     truncate_after: int = option(16, help="The truncation token counts only at this response position or later (0-based).")
-    penalty_reward: float = option(-1.0, help="Reward given to a response without a truncation token.")
+    penalty_reward: Optional[float] = option(
+        -1.0, help="Reward given to a response without a truncation token (the paper: -1); null: such responses are scored as they are."
+    )
     kl_coef: float = option(0.15, help="KL penalty coefficient beta (its starting value when adaptive).")
     kl_target: Optional[float] = option(6.0, help="Adaptive KL target in nats per response; unset: fixed beta.")
     kl_horizon: int = option(10000, help="Adaptive KL controller horizon, in episodes.")

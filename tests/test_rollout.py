@@ -47,6 +47,9 @@ def test_scores_read_the_cut_response_and_the_penalty_replaces_a_missing_stop(re
     assert scores[0].item() == pytest.approx(alone.item(), abs=1e-4)  # left padding and the cut change nothing
     assert scores[1].item() == -1.0
     assert raw[1].item() == pytest.approx((second.item() - 0.5) / 2.0, abs=1e-4)  # raw is the head before gain and bias
+    with torch.no_grad():
+        unpenalized, _ = score_responses(model, queries, cut, found, pad, penalty_reward=None)
+    assert unpenalized[1].item() == pytest.approx(second.item(), abs=1e-4)  # no penalty: scored as sampled
 
 
 def test_collect_masks_everything_past_the_cut(tiny_gpt2, reward_model):
