@@ -153,7 +153,7 @@ th, td { border: 1px solid #d0d7de; padding: .35rem .6rem; text-align: left; ver
          white-space: pre-wrap; }
 th { background: #f6f8fa; }
 tbody tr:nth-child(even) { background: #fafbfc; }
-table.samples td { min-width: 14rem; max-width: 28rem; }
+table.samples td { min-width: 9rem; max-width: 24rem; }
 figure { margin: 1rem 0; } img { max-width: 100%; height: auto; }
 """
 

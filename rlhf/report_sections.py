@@ -19,7 +19,7 @@ QUERY_CHARS = 400  # long prompts (a whole post) are cut to their end, which the
 JUDGE_NAMES = {"reward_model": "the reward model", "human": "human labelers"}
 TRAINING_KEYS = {"objective/scores": "reward (normalised)", "objective/raw_scores": "reward (raw)",
                  "objective/labeler_score": "simulated labeler score", "objective/kl": "KL from the base model (nats)",
-                 "objective/beta": "β (KL coefficient)", "objective/penalized": "share given the truncation penalty",
+                 "objective/beta": "β (KL coefficient)", "objective/penalized": "share without a truncation token",
                  "objective/rlhf_reward": "reward minus KL penalty", "policy/entropy": "entropy",
                  "response/length": "response length (tokens)", "eps": "episodes per second",
                  "tokens_per_s": "tokens per second"}

@@ -56,7 +56,7 @@ def test_numbers_in_the_report_match_the_fixture(tmp_path):
     assert "best-of-4 accuracy 62.5% (chance 25.0%)" in md
     assert "1800 for training, 200 held out" in md
     assert "20 PPO updates on 1280 episodes." in md
-    assert "| share given the truncation penalty | 20.0% | 1.0% |" in md
+    assert "| share without a truncation token | 20.0% | 1.0% |" in md
     assert "| policy | 7.0 |" in md  # mean words per sample
 
 
