@@ -2,7 +2,8 @@
 
 One small API used by the CLI, the Streamlit app, the simulated labelers and the trainers. SQLite
 in the run directory by default (WAL mode, so the app and a trainer can read while a labeler
-writes); any SQLAlchemy URL works. Labels are append-only.
+writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy URL should work.
+Opening a store brings its schema to the newest migration (`rlhf/migrations`). Labels are append-only.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from pathlib import Path
 from typing import Iterable, NamedTuple, Optional
 
 from sqlalchemy import create_engine, event, func, or_, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rlhf import passwords
+from rlhf import migrations, passwords
 from rlhf.errors import RLHFError
-from rlhf.store_schema import AssignmentRow, Base, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
+from rlhf.store_schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
 
 ROLES = ("labeler", "admin")
 
@@ -69,13 +71,24 @@ def sqlite_url(path: str | Path) -> str:
 class LabelStore:
     def __init__(self, url: str):
         self.url = url
-        self.engine = create_engine(url, future=True)
+        # A server may restart under a long-running app: check a pooled connection before using it.
+        self.engine = create_engine(url, future=True, pool_pre_ping=make_url(url).get_backend_name() != "sqlite")
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # SQLAlchemy's recipe for SQLite: take the write lock at BEGIN, so a transaction that
             # reads then writes (an assignment, a label) never fails to upgrade under a concurrent writer.
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-        Base.metadata.create_all(self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            # The same on PostgreSQL: every transaction first takes one advisory lock of this database,
+            # so transactions run one at a time as on SQLite, and the read-then-write checks (a batch
+            # held by fewer than k labelers, an item not labeled yet) cannot interleave under READ
+            # COMMITTED. Waiting is bounded like SQLite's busy_timeout.
+            event.listen(self.engine, "begin", _postgres_store_lock)
+        try:
+            migrations.upgrade(self.engine)  # creates a new store, migrates an older one; a no-op when current
+        except BaseException:
+            self.engine.dispose()
+            raise
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -376,6 +389,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")  # wait for a concurrent writer instead of failing
     cursor.close()
+
+
+_PG_STORE_LOCK = 0x726C6873  # pg_advisory_xact_lock key of the store's transactions ('rlhs')
+
+
+def _postgres_store_lock(conn) -> None:
+    conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_STORE_LOCK})")
 
 
 def _open_batches(labeler_id: int, labelers_per_batch: int):

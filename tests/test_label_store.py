@@ -7,15 +7,16 @@ from rlhf.label_store import LabelStore
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = LabelStore.for_run(tmp_path / "run")
+def store(store_url):  # every test below runs on SQLite and on PostgreSQL (tests/conftest.py)
+    store = LabelStore(store_url)
     store.add_queries([{"id": f"q{i}", "task": "sentiment", "prompt": f"Prompt {i}."} for i in range(5)])
     for i in range(5):
         store.add_batch(f"q{i}", [f"s{i}-{j}" for j in range(4)], policy="base", settings={"temperature": 0.7}, seed=i)
     return store
 
 
-def test_sqlite_store_lives_in_the_run_dir_in_wal_mode(tmp_path, store):
+def test_sqlite_store_lives_in_the_run_dir_in_wal_mode(tmp_path):
+    store = LabelStore.for_run(tmp_path / "run")
     assert (tmp_path / "run" / "labels.db").is_file()
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
