@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from sqlalchemy import select
 from transformers import TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, split_by_query
 from reward.model import HEAD_FILE, build_reward_model, save_reward_model
@@ -89,7 +89,7 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     trainer = BestOfNTrainer(model=model, args=training_arguments(config, checkpoints), train_dataset=encode(train),
                              eval_dataset=encode(held_out), data_collator=lambda f: collate(f, tokenizer.pad_token_id),
                              compute_metrics=compute_metrics, callbacks=callbacks)
-    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    resume = last_complete_checkpoint(checkpoints)
     if resume:
         log(f"resuming from {resume}")
     trainer.train(resume_from_checkpoint=resume)
@@ -105,11 +105,39 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     return metrics
 
 
+def last_complete_checkpoint(root: Path):
+    """The newest checkpoint the Trainer finished writing, as a string; None when there is none.
+
+    The Trainer writes a checkpoint in place and its trainer_state.json last: a process killed
+    while saving leaves a newer directory without it (or with it cut short), which cannot be resumed.
+    """
+    if not root.is_dir():
+        return None
+    steps = []
+    for path in root.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        try:
+            steps.append((int(path.name.rsplit("-", 1)[1]), path))
+        except ValueError:
+            continue
+    for _, path in sorted(steps, reverse=True):
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        return str(path)
+    return None
+
+
 def _save_atomically(model, tokenizer, final: Path, metrics: dict) -> None:
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     save_reward_model(model, tokenizer, tmp, extra={"normalization": metrics["normalization"]})
     (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    # Never delete in place: a kill halfway through would leave half a model where later stages look.
+    # Move the old one aside, put the new one in, then delete the old: `final` is whole or absent.
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
     if final.exists():
-        shutil.rmtree(final)
+        final.rename(old)
     tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)

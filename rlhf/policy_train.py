@@ -174,9 +174,14 @@ def save_policy(trainer, config, final: Path, summary: dict) -> None:
     (tmp / "metrics.json").write_text(json.dumps(summary, indent=2))
     (tmp / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=2))
     (tmp / "README.md").write_text(model_card(config, summary))
+    # Never delete in place: a kill halfway through would leave half a model where later stages look.
+    # Move the old one aside, put the new one in, then delete the old: `final` is whole or absent.
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
     if final.exists():
-        shutil.rmtree(final)
+        final.rename(old)
     tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def model_card(config, summary: dict) -> str:

@@ -77,6 +77,8 @@ class PaperPPOTrainer(PPOTrainer):
     def train(self, resume_from: Optional[str | Path] = None):
         args, acc = self.args, self.accelerator
         done = self._load_checkpoint(resume_from) if resume_from else 0
+        if resume_from and self.samples_file is not None and self.accelerator.is_main_process:
+            trim_samples(self.samples_file, done)  # the updates after the checkpoint run again
         self.state.max_steps = args.num_total_batches
         self.state.logging_steps, self.state.save_steps = args.logging_steps, args.save_steps
         self.control = self.callback_handler.on_train_begin(args, self.state, self.control)
@@ -286,6 +288,24 @@ class PPOProgressCallback(ProgressCallback):
             self.training_bar.set_postfix({"episodes/s": f"{logs['eps']:.2f}", "reward": f"{logs['objective/scores']:+.3f}",
                                            "kl": f"{logs['objective/kl']:.2f}"}, refresh=False)
         super().on_log(args, state, control, logs=logs, **kwargs)
+
+
+def trim_samples(path: Path, last_update: int) -> None:
+    """Keep the sample records of updates up to `last_update`, dropping those a killed run wrote
+    after its checkpoint (they are written again on resume) and a line it left half-written."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["update"] <= last_update:
+                kept.append(line + "\n")
+        except (ValueError, KeyError, TypeError):
+            continue
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def latest_checkpoint(root: Path) -> Optional[Path]:
