@@ -20,7 +20,9 @@ ROUTES = Path(__file__).resolve().parent / "routes"
 st.set_page_config(page_title="Labeling", page_icon="🏷️", layout="centered")
 st.set_option("client.toolbarMode", "minimal")  # no "Deploy" or developer menu for labelers
 run = run_context()
-labeler = auth.current()
+labeler = auth.current()  # None also when the sign-in has expired (it is cleared, and the form says so)
+if labeler is not None:
+    auth.touch()
 pages = [
     st.Page(ROUTES / "label.py", title="Label", icon=":material/label:", url_path="label", default=True),
     st.Page(ROUTES / "compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
@@ -32,7 +34,7 @@ page = st.navigation(pages, position="top" if labeler is not None else "hidden")
 if labeler is None:
     # A correct sign-in is stored by the form's callback, which runs before this script: the run
     # that follows the click already has a labeler and draws the page.
-    auth.sign_in_form(run.store, run.config.name)
+    auth.sign_in_form(run.store, run.config.name, run.config.labeling)
     st.stop()
 auth.header(labeler)
 page.run()

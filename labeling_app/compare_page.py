@@ -125,7 +125,7 @@ def _button(run: RunContext, pair: Pair, side: str, width: str = "content") -> N
 
 def _choose(run: RunContext, pair: Pair, side: str) -> None:
     """Store the judgement of `pair` (the comparison the button was drawn for) and move on."""
-    if time.monotonic() - pair.shown_at < BOUNCE_SECONDS:
+    if time.monotonic() - pair.shown_at < BOUNCE_SECONDS or auth.current() is None:  # a bounce, or expired
         return
     try:
         run.store.judge_comparison(pair.comparison_id, pair.labeler_name, winner(side, pair.a_on_left))

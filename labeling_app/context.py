@@ -16,7 +16,7 @@ import streamlit as st
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from rlhf.config import Config, load_config
+from rlhf.config import Config, load_config, redact
 from rlhf.errors import RLHFError
 from rlhf.label_store import LabelStore
 
@@ -50,8 +50,9 @@ def run_context() -> RunContext:
     except _NoStore as missing:
         _fail(f"There is no label store at {missing}. Create it with the rlhf CLI (`rlhf sample`, `rlhf labelers add`) "
               "from the same working directory, or give the run an absolute output_dir.")
-    except (SQLAlchemyError, RLHFError) as error:
-        _fail(f"Cannot open the label store {config.database_url}: {error}")
+    except (SQLAlchemyError, RLHFError, ImportError) as error:  # ImportError: the URL's driver is missing
+        # Neither the URL nor the driver's message shows the password.
+        _fail(redact(f"Cannot open the label store {config.database_url}: {error}", config.database_url))
     _freeze_startup_objects()
     return RunContext(path, config, store)
 

@@ -23,7 +23,7 @@ SIMULATED_PREFIX = "sim:"  # simulated labelers' names (rlhf.simulated_labelers)
 
 def render_page() -> None:
     run = run_context()
-    auth.require_admin()  # app.py hides the page from labelers' menus; the guard is here
+    auth.require_admin(run.store)  # app.py hides the page from labelers' menus; the guard is here
     st.set_page_config(layout="wide")  # tables and charts use the room; the labeling page stays narrow to read
     labels = run.store.labels()
     num_choices = run.config.labeling.samples_per_query

@@ -125,6 +125,8 @@ def _submit_with_reason(run: RunContext, item: Item, kind: str, **label) -> None
 
 def _submit(run: RunContext, item: Item, **label) -> None:
     """Store the label of `item` (the item the button was drawn for) and move on to the next one."""
+    if auth.current() is None:  # expired since the page was drawn: the click stores nothing
+        return
     seconds = round(time.monotonic() - item.shown_at, 3)
     try:
         run.store.submit(item.labeler_id, item.assignment.batch_id, shown_order=item.assignment.shown_order,

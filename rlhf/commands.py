@@ -73,7 +73,19 @@ def load_model_for(config: Config):
     return load_causal_lm(config.model, location=location, log=log)
 
 
-def queries_for(config: Config, tokenizer, split: str, limit: Optional[int] = None) -> list[Query]:
+def check_model_and_prompts(config: Config, split: str = "train") -> None:
+    """The model's context and the prompt source checked without loading weights, for a command that
+    would otherwise write its run directory before it gets to them."""
+    from transformers import AutoConfig
+
+    from rlhf.models import load_tokenizer, resolve
+
+    location = resolve(config.model.name, config.model.cache_dir, log=log, revision=config.model.revision)
+    check_against_model(config, AutoConfig.from_pretrained(location, revision=config.model.revision))
+    queries_for(config, load_tokenizer(location), split, say=lambda message: None)
+
+
+def queries_for(config: Config, tokenizer, split: str, limit: Optional[int] = None, say=None) -> list[Query]:
     """Queries of a split of the config's prompt source, with a report of what was skipped."""
     from rlhf.prompts import load_prompts
 
@@ -82,7 +94,14 @@ def queries_for(config: Config, tokenizer, split: str, limit: Optional[int] = No
     optional = [task.reference_field] if task.reference_field else []
     splits, report = load_prompts(config.prompt_source, task.fields, optional, count, task.query_length)
     queries = build_queries(task, splits[split], tokenizer, report, limit=limit)
-    log(report.summary() + f"; using {len(queries)} from the {split} split")
+    (say or log)(report.summary() + f"; using {len(queries)} from the {split} split")
+    if not queries:
+        from rlhf.errors import DataError
+
+        why = (f"its {len(splits[split])} prompts are all longer than task.query_length={task.query_length} tokens"
+               if len(splits[split]) else f"the split is empty ({report.kept} prompts, prompts.eval_fraction={config.prompt_source.eval_fraction})")
+        raise DataError(f"no usable queries in the {split} split of {report.source}: {why}; "
+                        "use a larger prompt source, or change task.query_length or prompts.eval_fraction")
     return queries
 
 

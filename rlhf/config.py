@@ -7,11 +7,13 @@ everything, raising one `ConfigError` naming the key. Later stages add their own
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
-from rlhf.config_loader import dump_yaml, from_dict, option, read_yaml, set_dotted, to_dict
+from rlhf.config_loader import dump_yaml, expand_path, from_dict, option, read_yaml, set_dotted, to_dict
 from rlhf.errors import ConfigError
 from rlhf.models import ModelConfig, context_length
 from rlhf.prompts import PromptSource
@@ -53,6 +55,8 @@ class LabelingConfig:
     labelers_per_batch: int = option(1, help="Labelers each batch goes to (more than 1 measures agreement).")
     host: str = option("127.0.0.1", help="Address the labeling app listens on (loopback by default).")
     port: int = option(8501, help="Port of the labeling app.")
+    session_minutes: int = option(480, help="A sign-in in the labeling app lasts this long, then the labeler signs in again.")
+    idle_minutes: int = option(60, help="A labeling app session unused this long is signed out.")
     simulator: Optional[str] = option(
         None, help="`rlhf run` labels with this simulated labeler (sentiment, descriptiveness, rouge); unset: humans in the browser."
     )
@@ -66,6 +70,9 @@ class LabelingConfig:
                 yield name, f"must be positive, got {getattr(self, name)}"
         if self.samples_per_query < 2:
             yield "samples_per_query", f"must be at least 2, got {self.samples_per_query}"
+        for name in ("session_minutes", "idle_minutes"):
+            if getattr(self, name) <= 0:
+                yield name, f"must be positive, got {getattr(self, name)}"
         if not 0 < self.port < 65536:
             yield "port", f"must be a TCP port (1-65535), got {self.port}"
         if self.round < 0:
@@ -107,7 +114,7 @@ class RewardSettings:
             yield "eval_fraction", f"must be in (0, 1), got {self.eval_fraction}"
         if self.normalize_samples < 2:
             yield "normalize_samples", f"must be at least 2, got {self.normalize_samples}"
-        if self.labels is not None and not Path(self.labels).expanduser().is_file():
+        if self.labels is not None and not expand_path(self.labels).is_file():
             yield "labels", f"no such file: {self.labels}"
 
 
@@ -154,7 +161,7 @@ class PolicySettings:
             yield "lora_r", f"must be 0 (off) or positive, got {self.lora_r}"
         if self.sample_every < 0:
             yield "sample_every", f"must be 0 (never) or positive, got {self.sample_every}"
-        if self.reward_model is not None and not (Path(self.reward_model).expanduser() / "config.json").is_file():
+        if self.reward_model is not None and not (expand_path(self.reward_model) / "config.json").is_file():
             yield "reward_model", f"{self.reward_model} holds no reward model (no config.json); train one with `rlhf train-reward`"
 
     @property
@@ -196,7 +203,7 @@ class EvaluationSettings:
         for name, path in self.systems.items():
             if name in RESERVED_SYSTEMS:
                 yield f"systems.{name}", f"{name!r} is a built-in system name; pick another"
-            elif not (Path(path).expanduser() / "config.json").is_file():
+            elif not (expand_path(path) / "config.json").is_file():
                 yield f"systems.{name}", f"{path} holds no model (no config.json)"
 
 
@@ -223,7 +230,7 @@ class Config:
 
     @property
     def run_dir(self) -> Path:
-        return Path(self.output_dir).expanduser() / self.name
+        return expand_path(self.output_dir) / self.name
 
     @property
     def database_url(self) -> str:
@@ -244,12 +251,15 @@ def _default_task() -> Task:
 
 def load_config(path: Optional[str] = None, overrides: list[tuple[str, object]] = ()) -> Config:
     """The checked config from an optional YAML file plus (dotted key, value) overrides."""
-    data = read_yaml(path) if path else {}
+    data = read_yaml(path, allow_empty=False) if path else {}
     data.setdefault("task", "sentiment")
     for key, value in overrides:
         set_dotted(data, key, value)
     data["task"] = resolve_task_spec(data["task"])
     data["task"].pop("base", None)
+    labeling = data.get("labeling")
+    if isinstance(labeling, dict) and isinstance(labeling.get("database_url"), str):
+        labeling["database_url"] = unmask_database_url(labeling["database_url"])
     return from_dict(Config, data)
 
 
@@ -272,4 +282,59 @@ def check_against_model(config: Config, model_config) -> None:
 
 
 def config_yaml(config: Config) -> str:
-    return dump_yaml(to_dict(config))
+    """The config as YAML, with the password of `labeling.database_url` masked (`user:***@host`).
+
+    This text is what goes to the run directory (`config.yaml`), model cards and `rlhf config`; a
+    command that reads such a copy back gets the real URL from RLHF_DATABASE_URL (`unmask_database_url`).
+    """
+    data = to_dict(config)
+    if data.get("labeling", {}).get("database_url"):
+        data["labeling"]["database_url"] = mask_url(data["labeling"]["database_url"])
+    return dump_yaml(data)
+
+
+# -- database credentials: never in the run directory, logs or error messages ---------------------
+
+DATABASE_URL_ENV = "RLHF_DATABASE_URL"
+MASK = "***"
+# scheme://user:password@ : the password runs to the last "@" before the host (a password may hold "@").
+_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^\s]*)(?P<tail>@[^@\s]*)")
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password replaced by ***; a URL without a password is returned as it is."""
+    return _CREDENTIALS.sub(lambda m: m["head"] + MASK + m["tail"], url)
+
+
+def url_password(url: Optional[str]) -> Optional[str]:
+    """The password in a database URL, else None."""
+    match = _CREDENTIALS.search(url or "")
+    return match["password"] if match and match["password"] and match["password"] != MASK else None
+
+
+def redact(text: str, url: Optional[str]) -> str:
+    """`text` (an error message, a log line) with the URL's password and any URL's credentials masked."""
+    password = url_password(url)
+    if password:
+        text = text.replace(password, MASK)
+        from urllib.parse import quote
+
+        text = text.replace(quote(password, safe=""), MASK)
+    return mask_url(text)
+
+
+def unmask_database_url(url: str) -> str:
+    """The real URL for one read from a masked copy: RLHF_DATABASE_URL, when it is that URL unmasked.
+
+    A URL without a masked password is returned as it is. A masked one without a matching
+    RLHF_DATABASE_URL is a ConfigError that says how to supply it.
+    """
+    if f":{MASK}@" not in url:
+        return url
+    real = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if real and mask_url(real) == url:
+        return real
+    why = f"{DATABASE_URL_ENV} names another database" if real else f"{DATABASE_URL_ENV} is not set"
+    raise ConfigError("labeling.database_url",
+                      f"the password of {url} is masked in this copy of the config and {why}; set "
+                      f"{DATABASE_URL_ENV} to the full URL (with the password), or use the config you started the run with")

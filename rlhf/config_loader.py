@@ -27,6 +27,15 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any =
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def expand_path(path: str | Path) -> Path:
+    """`path` with `~` (or `~user`) expanded; left as written where no such home folder is known,
+    so it names no file and the caller's own "no such file" message applies."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 def field_help(cls: type) -> dict[str, str]:
     """The help text of every field of a config class, for `rlhf config --help`-style listings."""
     return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
@@ -106,14 +115,14 @@ def from_dict(cls: type, data: dict, prefix: str = ""):
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), fields, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; known keys: {', '.join(fields)}"
             raise ConfigError(_join(prefix, str(key)), f"unknown key{hint}")
     kwargs = {}
     for name, value in data.items():
         key = _join(prefix, name)
         kwargs[name] = _convert(value, hints[name], key)
         if fields[name].metadata.get("path") and kwargs[name] is not None:
-            if not Path(kwargs[name]).expanduser().exists():
+            if not expand_path(kwargs[name]).exists():
                 raise ConfigError(key, f"no such file or folder: {kwargs[name]}")
     missing = [n for n, f in fields.items() if n not in kwargs and _is_required(f)]
     if missing:
@@ -129,9 +138,14 @@ def _is_required(f: dataclasses.Field) -> bool:
 
 
 def _own_checks(obj) -> list[tuple[str, str]]:
-    """A config class may define `problems()` returning (field, message) pairs for impossible values."""
+    """A config class may define `problems()` yielding (field, message) pairs for impossible values.
+
+    Only the first is taken: a later check may rely on the earlier ones having passed (a division by
+    `mini_batches` after the check that it is positive).
+    """
     check = getattr(obj, "problems", None)
-    return list(check()) if check else []
+    first = next(iter(check()), None) if check else None
+    return [first] if first else []
 
 
 def to_dict(obj) -> dict:
@@ -170,9 +184,11 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def read_yaml(path: str | Path) -> dict:
+def read_yaml(path: str | Path, allow_empty: bool = True) -> dict:
     """A YAML mapping from a file, with one clear message for a missing file or broken syntax."""
-    path = Path(path).expanduser()
+    path = expand_path(path)
+    if path.is_dir():
+        raise ConfigError("config", f"{path} is a folder, not a config file: give the path of a YAML file")
     if not path.is_file():
         raise ConfigError("config", f"no such config file: {path}")
     try:
@@ -184,6 +200,8 @@ def read_yaml(path: str | Path) -> dict:
     except UnicodeDecodeError:
         raise ConfigError("config", f"{path} is not UTF-8 text") from None
     if data is None:
+        if not allow_empty:
+            raise ConfigError("config", f"{path} is empty: put settings in it (see configs/) or leave out --config")
         return {}
     if not isinstance(data, dict):
         raise ConfigError("config", f"{path} must hold a mapping of settings, not {type(data).__name__}")

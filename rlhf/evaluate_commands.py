@@ -24,10 +24,11 @@ def register(sub) -> None:
 
 
 def evaluate(args, overrides) -> int:
-    from rlhf.evaluate import evaluate as run_evaluation, queue_human_pairs
+    from rlhf.evaluate import evaluate as run_evaluation, queue_human_pairs, systems_for
     from rlhf.labeling_commands import open_store
 
     config = load_config(args.config, overrides)
+    systems_for(config)  # nothing to compare is refused before the run directory is written
     write_config(config.run_dir, config_yaml(config))
     if args.human:
         added = queue_human_pairs(config, open_store(config), log)
@@ -50,5 +51,9 @@ def run(args, overrides) -> int:
     if args.rounds < 1:
         raise RLHFError(f"--rounds must be at least 1, got {args.rounds}")
     config = load_config(args.config, overrides)
+    if not config.run_dir.exists():  # a new run: its model and prompts are checked before its directory is made
+        from rlhf.commands import check_model_and_prompts
+
+        check_model_and_prompts(config)
     run_loop(config, rounds=args.rounds, log=log)  # waiting for human labels is not a failure: it says how to go on
     return 0

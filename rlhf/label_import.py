@@ -25,6 +25,10 @@ from rlhf.store_schema import BatchRow, LabelRow
 
 _OPTIONAL_TEXT = ("query_id", "reference", "labeler", "policy", "split", "created_at")
 _OPTIONAL_INT = ("round", "seed")
+# What the store's columns hold (their String lengths; integers of 64 bits, SQLite's), checked here
+# so that a record the store would refuse half way through a write is refused before it.
+_MAX_LENGTH = {"query_id": 255, "labeler": 100, "policy": 255, "split": 10}
+_INT_RANGE = (-(2**63), 2**63 - 1)
 
 
 @dataclass
@@ -78,7 +82,16 @@ def _json_lines(path: Path):
                 _fail(where, None, f"not valid JSON ({e.msg}, column {e.colno})")
             if not isinstance(obj, dict):
                 _fail(where, None, f"expected a JSON object, got {type(obj).__name__}")
+            _check_unicode(where, obj)
             yield where, obj
+
+
+def _check_unicode(where: str, obj: dict) -> None:
+    """JSON may escape lone surrogates (\\ud800) that are not text: no database can store them."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        _fail(where, None, f"holds {e.object[e.start:e.end]!a}, an escape that is not a Unicode character (a lone surrogate)")
 
 
 def _json_records(path: Path):
@@ -100,6 +113,7 @@ def _json_records(path: Path):
         where = f"{path}, record {number}"
         if not isinstance(obj, dict):
             _fail(where, None, f"expected a JSON object, got {type(obj).__name__}")
+        _check_unicode(where, obj)
         yield where, obj
 
 
@@ -132,11 +146,12 @@ def _optional(where: str, obj: dict, n: Optional[int]) -> dict:
         if obj.get(name) is not None:
             if not isinstance(obj[name], str) or (name != "reference" and not obj[name].strip()):
                 _fail(where, name, f"must be a non-empty string, got {obj[name]!r}")
+            if len(obj[name]) > _MAX_LENGTH.get(name, len(obj[name])):
+                _fail(where, name, f"is {len(obj[name])} characters long; the store holds at most {_MAX_LENGTH[name]}")
             out[name] = obj[name]
     for name in _OPTIONAL_INT:
         if obj.get(name) is not None:
-            if not isinstance(obj[name], int) or isinstance(obj[name], bool):
-                _fail(where, name, f"must be an integer, got {obj[name]!r}")
+            _integer(where, obj, name)
             out[name] = obj[name]
     if obj.get("settings") is not None:
         if not isinstance(obj["settings"], dict):
@@ -150,8 +165,8 @@ def _optional(where: str, obj: dict, n: Optional[int]) -> dict:
         out["shown_order"] = order
     seconds = obj.get("seconds")
     if seconds is not None:
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            _fail(where, "seconds", f"must be a non-negative number, got {seconds!r}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < 1e12:
+            _fail(where, "seconds", f"must be a non-negative, finite number of seconds, got {seconds!r}")
         out["seconds"] = float(seconds)
     if "created_at" in out:
         try:
@@ -160,6 +175,15 @@ def _optional(where: str, obj: dict, n: Optional[int]) -> dict:
             _fail(where, "created_at", f"must be an ISO date and time, got {obj['created_at']!r}")
         out["created_at"] = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return out
+
+
+def _integer(where: str, obj: dict, name: str) -> int:
+    value = obj[name]
+    if not isinstance(value, int) or isinstance(value, bool):
+        _fail(where, name, f"must be an integer, got {value!r}")
+    if not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+        _fail(where, name, f"{value} is out of range (at most {_INT_RANGE[1]} in magnitude)")
+    return value
 
 
 def _generic_record(where: str, obj: dict, expected_n: Optional[int]) -> Record:
@@ -177,9 +201,7 @@ def _generic_record(where: str, obj: dict, expected_n: Optional[int]) -> Record:
 
 def _batch_reference(where: str, obj: dict) -> Record:
     """A line naming a stored batch by id instead of carrying its query and samples."""
-    batch_id = obj["batch_id"]
-    if not isinstance(batch_id, int) or isinstance(batch_id, bool):
-        _fail(where, "batch_id", f"must be an integer, got {batch_id!r}")
+    batch_id = _integer(where, obj, "batch_id")
     _best(where, obj, 1 << 30)  # a missing or non-integer best; its range is checked against the batch
     extra = {k: v for k, v in obj.items() if k not in ("batch_id", "best") and not k.startswith("sample")}
     return Record(where, [], obj["best"], batch_id=batch_id, **_optional(where, extra, None))
@@ -292,15 +314,42 @@ def _write(store, records: list[Record], task_name: str, progress: bool) -> int:
     return stored
 
 
-def import_best_of_4(store, path, task_name: str, *, progress: bool = True) -> int:
-    """Import a best-of-n JSONL (the format `label_export` writes); returns how many labels were new."""
+def read_best_of_4(path) -> list[Record]:
+    """Every record of a best-of-n JSONL, checked on its own (no store needed); DataError at the first problem."""
     path = Path(path)
     records, n = [], None
     for where, obj in _json_lines(path):
         records.append(_generic_record(where, obj, n))
         n = n or (len(records[-1].samples) or None)
+    if not records:
+        raise DataError(f"{path} holds no labels (it is empty): nothing was imported")
+    return records
+
+
+def check_for_new_store(records: list[Record]) -> None:
+    """Check records against an empty store, the one a run without a label store yet would create,
+    so a file that cannot be imported is refused before that store is created."""
+    import tempfile
+
+    from rlhf.label_store import LabelStore, sqlite_url
+
+    with tempfile.TemporaryDirectory(prefix="rlhf-import-check-") as folder:
+        empty = LabelStore(sqlite_url(Path(folder) / "check.db"))
+        try:
+            _resolve(empty, records)
+        finally:
+            empty.engine.dispose()
+
+
+def store_labels(store, records: list[Record], task_name: str, *, progress: bool = True) -> int:
+    """Check read records against the store, then write them; returns how many labels were new."""
     _resolve(store, records)
     return _write(store, records, task_name, progress)
+
+
+def import_best_of_4(store, path, task_name: str, *, progress: bool = True) -> int:
+    """Import a best-of-n JSONL (the format `label_export` writes); returns how many labels were new."""
+    return store_labels(store, read_best_of_4(path), task_name, progress=progress)
 
 
 # -- OpenAI's label files -----------------------------------------------------------------------
@@ -352,11 +401,22 @@ def import_openai_labels(store, path, tokenizer_dir, task_name: str, *, labeler:
     """Import a label file of openai/lm-human-preferences (e.g. offline_5k.json: a JSON list, or JSONL,
     of records with token-id lists `query`, `sample0`..`sample3` and an int `best`), decoded with
     GPT-2's tokenizer. Returns how many labels were new."""
+    records = read_openai_labels(path, tokenizer_dir, labeler=labeler, policy=policy)
+    return store_labels(store, records, task_name, progress=progress)
+
+
+def read_openai_labels(path, tokenizer_dir, *, labeler: str = "openai", policy: str = "openai-gpt2") -> list[Record]:
+    """Every record of an lm-human-preferences label file, decoded and checked (no store needed)."""
     path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such label file")
+    if not Path(tokenizer_dir).is_dir():
+        raise DataError(f"--tokenizer {tokenizer_dir} is not a folder: give the GPT-2 tokenizer folder (vocab.json and merges.txt)")
     tokenizer = load_gpt2_tokenizer(tokenizer_dir)
     records, n = [], None
     for where, obj in _json_records(path):
         records.append(_openai_record(where, obj, n, tokenizer, labeler, policy))
         n = len(records[-1].samples)
-    _resolve(store, records)
-    return _write(store, records, task_name, progress)
+    if not records:
+        raise DataError(f"{path} holds no labels (it is empty): nothing was imported")
+    return records

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from rlhf.commands import log
-from rlhf.config import Config, config_yaml, load_config
+from rlhf.config import DATABASE_URL_ENV, Config, config_yaml, load_config, mask_url
 from rlhf.errors import RLHFError
 
 APP = Path(__file__).resolve().parent.parent / "labeling_app" / "app.py"
@@ -42,7 +42,8 @@ def register(sub) -> None:
     p.add_argument("--config", required=True, help="Run config YAML.")
     p.add_argument("--host", dest="labeling.host", metavar="HOST", help="Address to listen on (default 127.0.0.1).")
     p.add_argument("--port", dest="labeling.port", type=int, metavar="PORT", help="Port (default 8501).")
-    p.add_argument("--simulate", metavar="KIND", help="Label with a simulated labeler: sentiment, descriptiveness or rouge.")
+    p.add_argument("--simulate", metavar="KIND", choices=["sentiment", "descriptiveness", "rouge"],
+                   help="Label with a simulated labeler: sentiment, descriptiveness or rouge.")
     p.add_argument("--temperature", dest="labeling.simulate_temperature", type=float, metavar="T",
                    help="Simulated labeler noise: Boltzmann temperature (0: always the best).")
     p.add_argument("--limit", type=int, help="Simulated labeler: stop after this many labels.")
@@ -67,6 +68,18 @@ def open_store(config: Config):
     return LabelStore.for_run(config.run_dir, config.labeling.database_url)
 
 
+def has_store(config: Config) -> bool:
+    """Whether the run's label store exists (a database URL is taken to name an existing one)."""
+    return bool(config.labeling.database_url) or (config.run_dir / "labels.db").is_file()
+
+
+def existing_store(config: Config, what_to_do: str):
+    """The run's label store; refused before anything is created when the run has none yet."""
+    if not has_store(config):
+        raise RLHFError(f"run '{config.name}' has no label store yet ({config.run_dir / 'labels.db'}): {what_to_do}")
+    return open_store(config)
+
+
 def _write_resolved(config: Config) -> Path:
     from rlhf.run_dir import write_config
 
@@ -74,24 +87,37 @@ def _write_resolved(config: Config) -> Path:
 
 
 def sample(args, overrides) -> int:
-    from rlhf.sampling import sample_round
+    from dataclasses import replace
+
+    from rlhf.commands import load_model_for, queries_for
+    from rlhf.sampling import sample_for_labeling
 
     config = load_config(args.config, overrides)
+    # The model and the prompts are checked before the run directory or the store is written.
+    # The config keeps naming the base model; the samples come from the trained policy when one is named.
+    policy = replace(config, model=replace(config.model, name=config.labeling.policy)) if config.labeling.policy else config
+    model, tokenizer = load_model_for(policy)
+    queries = queries_for(config, tokenizer, "train")
     _write_resolved(config)
-    sample_round(config, open_store(config), config.labeling.num_queries, log=log)
+    store = open_store(config)
+    stored = sample_for_labeling(config, store, model, tokenizer, queries, config.labeling.num_queries, log=log)
+    log(f"{stored} new batches; {store.count_batches()} in {mask_url(config.database_url)}")
     return 0
 
 
 def labelers(args, overrides) -> int:
     config = load_config(args.config, overrides)
-    store = open_store(config)
     if args.labelers_command == "list":
-        for labeler in store.labelers():
+        if not has_store(config):
+            log(f"run '{config.name}' has no label store yet: no labelers")
+            return 0
+        for labeler in open_store(config).labelers():
             print(f"{labeler.name:24} {labeler.role}")
         return 0
-    password = _read_password(args.password_stdin)
+    password = _read_password(args.password_stdin)  # before the store is created: a refused password writes nothing
+    store = open_store(config)
     labeler = store.add_labeler(args.name, password, "admin" if args.admin else "labeler")
-    log(f"added {labeler.role} {labeler.name!r} to {config.database_url}")
+    log(f"added {labeler.role} {labeler.name!r} to {mask_url(config.database_url)}")
     return 0
 
 
@@ -109,7 +135,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def label(args, overrides) -> int:
     config = load_config(args.config, overrides)
-    store = open_store(config)
+    store = existing_store(config, f"run `rlhf sample --config {args.config}` first")
     if store.count_batches() == 0:
         raise RLHFError(f"the label store has no sample batches yet: run `rlhf sample --config {args.config}` first")
     if args.simulate:
@@ -121,7 +147,16 @@ def label(args, overrides) -> int:
            "--server.port", str(config.labeling.port), "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
            "--server.fileWatcherType", "none"]
-    return subprocess.call(cmd, env={**os.environ, "RLHF_CONFIG": str(path.resolve())})
+    return subprocess.call(cmd, env=app_environment(config, path))
+
+
+def app_environment(config: Config, config_path: Path) -> dict:
+    """The app's environment: RLHF_CONFIG names the run directory's copy of the config, whose database
+    password is masked; the real URL travels in RLHF_DATABASE_URL (never on a command line or on disk)."""
+    env = {**os.environ, "RLHF_CONFIG": str(Path(config_path).resolve())}
+    if config.labeling.database_url:
+        env[DATABASE_URL_ENV] = config.labeling.database_url
+    return env
 
 
 def _simulate(config: Config, store, kind: str, limit) -> int:
@@ -138,22 +173,23 @@ def export(args, overrides) -> int:
 
     config = load_config(args.config, overrides)
     out = Path(args.out) if args.out else config.run_dir / "exports"
-    written = export_labels(open_store(config), out, config.task.name)
+    store = existing_store(config, f"sample and label first (`rlhf sample --config {args.config}`, then `rlhf label`)")
+    written = export_labels(store, out, config.task.name)
     for name, path in written.items():
         log(f"{name}: {path}")
     return 0
 
 
 def import_labels(args, overrides) -> int:
-    from rlhf.label_import import import_best_of_4, import_openai_labels
+    from rlhf.label_import import check_for_new_store, read_best_of_4, read_openai_labels, store_labels
 
+    if args.format == "openai" and not args.tokenizer:
+        raise RLHFError("--format openai needs --tokenizer: the GPT-2 tokenizer folder the token ids come from")
     config = load_config(args.config, overrides)
-    store = open_store(config)
-    if args.format == "openai":
-        if not args.tokenizer:
-            raise RLHFError("--format openai needs --tokenizer: the GPT-2 tokenizer folder the token ids come from")
-        n = import_openai_labels(store, args.file, args.tokenizer, config.task.name)
-    else:
-        n = import_best_of_4(store, args.file, config.task.name)
-    log(f"imported {n} labels into {config.database_url}")
+    # The whole file is read and checked before the store (and the run directory) is touched.
+    records = read_openai_labels(args.file, args.tokenizer) if args.format == "openai" else read_best_of_4(args.file)
+    if not has_store(config):
+        check_for_new_store(records)
+    n = store_labels(open_store(config), records, config.task.name)
+    log(f"imported {n} labels into {mask_url(config.database_url)}")
     return 0

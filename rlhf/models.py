@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Optional
 
 from rlhf import offline_models
-from rlhf.config_loader import option
+from rlhf.config_loader import expand_path, option
 from rlhf.errors import ModelNotAvailable
 from rlhf.hub import use_offline_mode_if_unreachable
 
@@ -41,13 +41,15 @@ def resolve(name: str, cache_dir: Optional[str] = None, log=print, revision: Opt
     """A loadable location for `name`: a local directory, or a hub name known to be loadable."""
     if name in offline_models.ALIASES:
         return str(offline_models.pull(name, cache_dir, log=log))
-    path = Path(name).expanduser()
+    path = expand_path(name)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ModelNotAvailable(f"{path} is a directory but holds no model (no config.json); point --model at a save_pretrained() folder")
         return str(path)
     if path.exists() or name.startswith((".", "/", "~")):
-        raise ModelNotAvailable(f"model path {name} is not a model directory")
+        why = "it is a file" if path.exists() else "it does not exist"
+        raise ModelNotAvailable(f"model path {name} is not a model directory ({why}): give a save_pretrained() folder, "
+                                "an alias (see `rlhf models list`) or a hub name")
     return _check_hub_name(name, revision)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from rlhf.config import Config, config_yaml
+from rlhf.config import DATABASE_URL_ENV, Config, config_yaml, url_password
 from rlhf.run_dir import write_config
 
 STAGES = ("sample", "label", "reward", "policy", "evaluate", "report")
@@ -74,7 +74,9 @@ def label_stage(config: Config, log) -> bool:
     config_path = config.run_dir / "config.yaml"
     log(f"label: {unlabeled} batches of round {config.labeling.round} wait for human labels. Add labelers with "
         f"`rlhf labelers add NAME --config {config_path}`, start the app with `rlhf label --config {config_path}`, "
-        f"and run `rlhf run` again once the labels are in (or set labeling.simulator to label with a simulated labeler).")
+        f"and run `rlhf run` again once the labels are in (or set labeling.simulator to label with a simulated labeler)."
+        + (f" The copy's database password is masked: set {DATABASE_URL_ENV} to the full labeling.database_url first."
+           if url_password(config.labeling.database_url) else ""))
     return False
 
 

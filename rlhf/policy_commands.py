@@ -20,9 +20,14 @@ def register(sub) -> None:
 
 
 def train_policy(args, overrides) -> int:
-    from rlhf.policy_train import train_policy as run
+    from rlhf.errors import RLHFError
+    from rlhf.policy_train import reward_model_dir, train_policy as run
 
     config = load_config(args.config, overrides)
+    location = reward_model_dir(config)
+    if not (location / "config.json").is_file():  # refused before any model is loaded or anything written
+        raise RLHFError(f"no reward model at {location}: train one with `rlhf train-reward --config {args.config}` "
+                        "or point --reward-model (policy.reward_model) at one")
     say = log if os.environ.get("RANK", "0") == "0" else (lambda message: None)  # one voice under accelerate launch
     summary = run(config, log=say, resume=args.resume, overwrite=args.overwrite)
     first, last = summary.get("first", {}), summary.get("last", {})

@@ -5,7 +5,8 @@ whole sentences, like the paper's BookCorpus excerpts), JSONL, CSV or Parquet wi
 field names, or the small demo set shipped in `rlhf/data/`. Every record gets an `id` (its own id
 column where it has one); the train/eval split is a hash of that id, so with real ids it does not
 move when rows are added or reordered.
-Bad rows are counted by reason and reported, never fatal.
+Bad rows are counted by reason and reported, never fatal; a source with no usable row at all is
+one `DataError` saying why and what to change.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Optional
 
-from rlhf.config_loader import option
+from rlhf.config_loader import expand_path, option
 from rlhf.errors import DataError
 
 if TYPE_CHECKING:
@@ -64,7 +65,10 @@ class PromptSource:
         if self.kind == "demo" and self.path not in DEMO_SETS:
             yield "path", f"the demo set is one of {', '.join(DEMO_SETS)}, got {self.path!r}"
         if self.kind in ("text", "jsonl", "csv", "parquet") and not _local_files(self.path):
-            yield "path", f"no such file or folder: {self.path}"
+            yield "path", _not_found(self.path)
+        if self.kind == "auto" and self.path and not _local_files(self.path) and (
+                _looks_local(self.path) or expand_path(self.path).is_dir()):
+            yield "path", _not_found(self.path)
 
 
 @dataclass
@@ -113,8 +117,32 @@ def load_prompts(
         if record is not None:
             records.append(record)
     report.kept = len(records)
+    if not records:
+        raise DataError(_no_prompts(kind, source, needed, columns, report))
     columns = ["id", *needed, *(o for o in optional if o not in needed)]
     return _split(records, columns, source), report
+
+
+def _no_prompts(kind: str, source: PromptSource, needed, columns: dict, report: PromptReport) -> str:
+    """One line saying why a source gave no prompt at all, and what to change."""
+    where = f"the {kind} prompt source {source.path}"
+    if not report.skipped:
+        if kind == "text":
+            return (f"{where} holds no usable text: excerpts are whole sentences ending in . ! or ?; "
+                    "point prompts.path at prose")
+        return f"{where} holds no rows: point prompts.path at a file with prompts"
+    reasons = ", ".join(f"{n} {why}" for why, n in report.skipped.most_common())
+    hints = []
+    if any(why.startswith("no field") for why in report.skipped):
+        mapped = ", ".join(f"{name} <- '{columns.get(name, name)}'" for name in needed)
+        hints.append(f"the task needs {mapped}: map them to the source's columns with prompts.fields "
+                     f"(e.g. --prompts.fields.{needed[0]} COLUMN)" if needed else "check prompts.fields")
+    if "wrong encoding" in report.skipped:
+        hints.append(f"the file is not {source.encoding} text: set prompts.encoding or convert it")
+    if "not valid JSON" in report.skipped or "not a JSON object" in report.skipped:
+        hints.append("JSONL needs one JSON object per line")
+    hint = "; ".join(hints) or "fix the file or point prompts.path at another source"
+    return f"{where} gave no usable prompts (skipped {reasons}): {hint}"
 
 
 def resolve_kind(source: PromptSource) -> str:
@@ -128,9 +156,16 @@ def resolve_kind(source: PromptSource) -> str:
         if len(kinds) > 1:
             raise DataError(f"prompts.path {source.path} mixes file types ({', '.join(sorted(kinds))}): set prompts.kind")
         return kinds.pop()
-    if _looks_local(source.path):
-        raise DataError(f"prompts.path: no such file or folder: {source.path}")
+    if _looks_local(source.path) or expand_path(source.path).is_dir():
+        raise DataError(f"prompts.path: {_not_found(source.path)}")
     return "hub"
+
+
+def _not_found(path: Optional[str]) -> str:
+    if path and expand_path(path).is_dir():
+        return (f"the folder {path} holds no prompt files ({', '.join(SUFFIX_KINDS)}): "
+                "point prompts.path at a file, or at a folder of such files")
+    return f"no such file or folder: {path}"
 
 
 def _looks_local(path: str) -> bool:
@@ -141,7 +176,7 @@ def _looks_local(path: str) -> bool:
 def _local_files(path: Optional[str]) -> list[str]:
     if not path:
         return []
-    p = Path(path).expanduser()
+    p = expand_path(path)
     if p.is_dir():
         # Only prompt files: a corpus folder often holds licence notes and readmes beside the text.
         return sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIX_KINDS)

@@ -141,12 +141,19 @@ def load_run(path: str | Path) -> Run:
 
 def _refresh_human_judgements(evaluation: dict, path: Path, config: dict) -> None:
     """Human win rates as of now: labelers keep judging pairs in the app after `rlhf evaluate` ran."""
+    from rlhf.config import unmask_database_url
+    from rlhf.errors import ConfigError
     from rlhf.label_store import LabelStore, sqlite_url
     from rlhf.win_rates import comparison_win_rates
 
     url = (config.get("labeling") or {}).get("database_url")
     if not url and not (path / "labels.db").is_file():
         return
+    if url:
+        try:
+            url = unmask_database_url(url)  # the copy's password is masked; RLHF_DATABASE_URL has the real one
+        except ConfigError:
+            return  # no password to reach the store: the judgements stored at evaluation time stay
     judged = [c for c in LabelStore(url or sqlite_url(path / "labels.db")).comparisons() if c.winner]
     rates = comparison_win_rates(judged, evaluation.get("baseline", "zero-shot"))
     if rates:

@@ -29,10 +29,11 @@ def register(sub) -> None:
 
 def train_reward(args, overrides) -> int:
     from reward.train import train_reward as run
-    from rlhf.labeling_commands import open_store
+    from rlhf.labeling_commands import existing_store
 
     config = load_config(args.config, overrides)
-    store = None if config.reward.labels else open_store(config)
+    store = None if config.reward.labels else existing_store(
+        config, "sample and label first (`rlhf sample`, `rlhf label`), import labels (`rlhf import`), or pass --labels FILE")
     metrics = run(config, store, log=log, overwrite=args.overwrite)
     log(f"held-out best-of-{round(1 / metrics['chance_accuracy'])} accuracy {metrics['best_of_n_accuracy']:.1%} "
         f"(chance {metrics['chance_accuracy']:.0%}), pairwise {metrics['pairwise_accuracy']:.1%}, "
@@ -59,13 +60,21 @@ def score(args, overrides) -> int:
 
 
 def _read_rows(path: str) -> list[dict]:
+    if not Path(path).is_file():
+        raise DataError(f"--jsonl {path}: no such file")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not UTF-8 text (byte {e.start}): give a JSONL file of `query` and `response` rows") from None
     rows = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
             rows.append({"query": row.get("query", ""), "response": row.get("response", row["text"] if "text" in row else row["response"])})
-        except (json.JSONDecodeError, KeyError, AttributeError):
+            if not all(isinstance(rows[-1][k], str) for k in ("query", "response")):
+                raise TypeError
+        except (json.JSONDecodeError, KeyError, AttributeError, TypeError):
             raise DataError(f"{path}, line {n}: expected a JSON object with `response` (or `text`) and optional `query`") from None
     return rows

@@ -14,7 +14,7 @@ from typing import Optional
 from sqlalchemy import select
 from tqdm.auto import tqdm
 
-from rlhf.config import Config
+from rlhf.config import Config, mask_url
 from rlhf.generation import generate
 from rlhf.label_store import LabelStore
 from rlhf.queries import Query
@@ -87,7 +87,7 @@ def sample_round(config: Config, store: LabelStore, n: int, log=print) -> int:
     model, tokenizer = load_model_for(policy)
     queries = queries_for(config, tokenizer, "train")
     stored = sample_for_labeling(config, store, model, tokenizer, queries, n, log=log)
-    log(f"{stored} new batches; {store.count_batches()} in {config.database_url}")
+    log(f"{stored} new batches; {store.count_batches()} in {mask_url(config.database_url)}")
     return stored
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from rlhf.config_loader import from_dict, option, read_yaml
+from rlhf.config_loader import expand_path, from_dict, option, read_yaml
 from rlhf.errors import ConfigError
 from rlhf.prompts import PromptSource
 
@@ -68,8 +68,9 @@ class Task:
         if self.kl_target is not None and self.kl_target <= 0:
             yield "kl_target", f"must be positive (or unset for a fixed beta), got {self.kl_target}"
         fields = template_fields(self.query_template)
-        if fields is None:
-            yield "query_template", f"is not a valid format string: {self.query_template!r}"
+        if fields is None or not _formats(self.query_template, fields):
+            yield "query_template", (f"is not a valid format string with named fields such as {{text}}: "
+                                     f"{self.query_template!r}")
         elif self.truncate_field is not None and self.truncate_field not in fields:
             yield "truncate_field", f"'{self.truncate_field}' does not appear in query_template {self.query_template!r}"
 
@@ -80,6 +81,15 @@ class Task:
 
     def format_query(self, record: dict) -> str:
         return self.query_template.format(**{f: record[f] for f in self.fields})
+
+
+def _formats(template: str, fields: list[str]) -> bool:
+    """Whether the template formats with its named fields alone (no `{}`, `{0}`, `{a.b}` or bad specs)."""
+    try:
+        template.format(**{name: "x" for name in fields})
+        return True
+    except (IndexError, KeyError, ValueError, AttributeError, TypeError):
+        return False
 
 
 def template_fields(template: str) -> Optional[list[str]]:
@@ -98,8 +108,10 @@ def _task_spec(ref: str, key: str, seen: tuple = ()) -> dict:
     builtins = builtin_tasks()
     if ref in builtins:
         path = builtins[ref]
-    elif Path(ref).expanduser().is_file():
-        path = Path(ref).expanduser()
+    elif expand_path(ref).is_file():
+        path = expand_path(ref)
+    elif Path(ref).suffix.lower() in (".yaml", ".yml") or "/" in ref:
+        raise ConfigError(key, f"no such task file: {ref}; give the path of a task YAML file or one of {', '.join(builtins)}")
     else:
         raise ConfigError(key, f"unknown task '{ref}': use one of {', '.join(builtins)} or the path of a task YAML file")
     if str(path) in seen:
@@ -111,10 +123,15 @@ def _merge_base(spec: dict, key: str, seen: tuple = ()) -> dict:
     base = spec.get("base")
     if not base:
         return dict(spec)
+    if not isinstance(base, str):
+        raise ConfigError(f"{key}.base", f"expected a task name or a task YAML path, got {base!r}")
     merged = _task_spec(base, f"{key}.base", seen)
     merged.update({k: v for k, v in spec.items() if k != "prompts"})
     if "prompts" in spec:
-        merged["prompts"] = {**merged.get("prompts", {}), **(spec["prompts"] or {})}
+        if not isinstance(spec["prompts"] or {}, dict):
+            raise ConfigError(f"{key}.prompts", f"expected a mapping of settings, got {spec['prompts']!r}")
+        inherited = merged.get("prompts")
+        merged["prompts"] = {**(inherited if isinstance(inherited, dict) else {}), **(spec["prompts"] or {})}
     return merged
 
 
@@ -134,7 +151,7 @@ def resolve_task_spec(raw, key: str = "task") -> dict:
     if not spec.get("base") and isinstance(name, str):
         if name in builtin_tasks():
             spec["base"] = name
-        elif Path(name).expanduser().is_file():
+        elif expand_path(name).is_file():
             # `task: my_task.yaml` plus `--task.temperature 1.0` refines that file's task.
             spec["base"] = spec.pop("name")
     return _merge_base(spec, key)
