@@ -146,14 +146,18 @@ def judge_name(config, judge: str) -> str:
     return f"simulated:{config.task.labeler}" if judge == "simulated" else judge
 
 
-def human_win_rates(config) -> dict:
-    """Win rates from the pairs humans judged in the app, {} when there are none (or no store)."""
+def store_win_rates(url: str, baseline: str = BASELINE) -> dict:
+    """Per system, win rates from the pairs judged so far in the store at `url` ({} when none are)."""
     from rlhf.label_store import LabelStore
 
+    return {name: rate.to_dict() for name, rate in comparison_win_rates(LabelStore(url).comparisons(), baseline).items()}
+
+
+def human_win_rates(config) -> dict:
+    """Win rates from the pairs humans judged in the app, {} when there are none (or no store)."""
     if not config.labeling.database_url and not (config.run_dir / "labels.db").is_file():
         return {}
-    judged = [c for c in LabelStore(config.database_url).comparisons() if c.winner]
-    return {name: rate.to_dict() for name, rate in comparison_win_rates(judged, BASELINE).items()}
+    return store_win_rates(config.database_url)
 
 
 def evaluate(config, log=print, overwrite: bool = False) -> dict:

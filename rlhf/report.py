@@ -143,8 +143,8 @@ def _refresh_human_judgements(evaluation: dict, path: Path, config: dict) -> Non
     """Human win rates as of now: labelers keep judging pairs in the app after `rlhf evaluate` ran."""
     from rlhf.config import unmask_database_url
     from rlhf.errors import ConfigError
-    from rlhf.label_store import LabelStore, sqlite_url
-    from rlhf.win_rates import comparison_win_rates
+    from rlhf.evaluate import store_win_rates
+    from rlhf.label_store import sqlite_url
 
     url = (config.get("labeling") or {}).get("database_url")
     if not url and not (path / "labels.db").is_file():
@@ -154,10 +154,9 @@ def _refresh_human_judgements(evaluation: dict, path: Path, config: dict) -> Non
             url = unmask_database_url(url)  # the copy's password is masked; RLHF_DATABASE_URL has the real one
         except ConfigError:
             return  # no password to reach the store: the judgements stored at evaluation time stay
-    judged = [c for c in LabelStore(url or sqlite_url(path / "labels.db")).comparisons() if c.winner]
-    rates = comparison_win_rates(judged, evaluation.get("baseline", "zero-shot"))
+    rates = store_win_rates(url or sqlite_url(path / "labels.db"), evaluation.get("baseline", "zero-shot"))
     if rates:
-        evaluation.setdefault("judges", {})["human"] = {name: rate.to_dict() for name, rate in rates.items()}
+        evaluation.setdefault("judges", {})["human"] = rates
 
 
 def _output_dir(runs: Sequence[Run], out_dir) -> Path:
