@@ -13,13 +13,14 @@ from pathlib import Path
 import torch
 from sqlalchemy import select
 from transformers import TrainingArguments
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, split_by_query
-from reward.model import HEAD_FILE, build_reward_model, save_reward_model
+from reward.model import HEAD_FILE, backbone, build_reward_model, save_reward_model
 from reward.normalize import normalize
 from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
 from rlhf.errors import RLHFError
+from rlhf.run_dir import last_complete_checkpoint, replace_dir
+from rlhf.training_options import linear_module_names
 
 
 def to_pairs(choices: list[Choice]) -> list[Choice]:
@@ -54,15 +55,32 @@ def normalization_pairs(store, config, choices: list[Choice]) -> list[tuple[str,
 
 
 def training_arguments(config, out: Path) -> TrainingArguments:
-    r = config.reward
+    r, on_gpu = config.reward, torch.cuda.is_available()
     return TrainingArguments(
         output_dir=str(out), num_train_epochs=r.epochs, learning_rate=r.learning_rate, lr_scheduler_type="linear",
-        warmup_steps=0, per_device_train_batch_size=r.batch_size, per_device_eval_batch_size=r.batch_size,
-        gradient_accumulation_steps=r.gradient_accumulation_steps, logging_steps=r.logging_steps,
+        warmup_steps=0, **r.trainer_arguments(on_gpu), logging_steps=r.logging_steps,
         save_steps=r.save_steps, save_total_limit=2, eval_strategy="no", report_to=r.report_to,
         label_names=["best"], remove_unused_columns=False, seed=config.seed, data_seed=config.seed,
-        dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), disable_tqdm=False,
+        dataloader_num_workers=0, dataloader_pin_memory=on_gpu, disable_tqdm=False,
+        activation_checkpointing_kwargs={"use_reentrant": False},
     )
+
+
+def add_lora(model, settings) -> None:
+    """LoRA adapters on the trunk only: the scalar head stays a plain layer, trained in full."""
+    from peft import get_peft_model
+
+    trunk = backbone(model)
+    targets = linear_module_names(trunk) if settings.lora_target_modules == "all-linear" else None
+    setattr(model, model.base_model_prefix, get_peft_model(trunk, settings.lora_config(None, targets)))
+    if settings.gradient_checkpointing:
+        model.enable_input_require_grads()  # the frozen embeddings must still pass gradients on
+
+
+def merge_lora(model) -> None:
+    trunk = backbone(model)
+    if hasattr(trunk, "merge_and_unload"):
+        setattr(model, model.base_model_prefix, trunk.merge_and_unload())
 
 
 def train_reward(config, store, log=print, overwrite: bool = False, callbacks=None) -> dict:
@@ -73,6 +91,7 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     final = config.run_dir / "reward_model"
     if (final / HEAD_FILE).exists() and not overwrite:
         raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
+    r.check_runtime("reward", torch.cuda.is_available())
     choices = load_choices(config, store)
     train, held_out = split_by_query(choices, r.eval_fraction, config.seed)
     if not train or not held_out:
@@ -82,6 +101,8 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     model = build_reward_model(location, tokenizer, seed=config.seed)
     norm = normalization_pairs(store, config, choices)
     before = normalize(model, tokenizer, norm)
+    if r.lora_r:
+        add_lora(model, r)
     log(f"{len(train)} training labels, {len(held_out)} held out; normalised on {len(norm)} base-policy samples")
 
     encode = lambda cs: ChoiceDataset([encode_choice(tokenizer, c, config.task.query_length, config.task.response_length) for c in cs])
@@ -96,6 +117,7 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     # Held-out figures of the model as trained: re-normalising rescales the rewards, which would
     # change the loss and calibration (not the accuracies) without the model having learned anything.
     prediction = trainer.predict(encode(held_out))
+    merge_lora(model)
     after = normalize(model, tokenizer, norm)
     metrics = {**choice_metrics(prediction.predictions, prediction.label_ids), "train_labels": len(train),
                "loss_type": r.loss, "normalization": {"before": before, "after": after, "samples": len(norm)},
@@ -105,39 +127,9 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     return metrics
 
 
-def last_complete_checkpoint(root: Path):
-    """The newest checkpoint the Trainer finished writing, as a string; None when there is none.
-
-    The Trainer writes a checkpoint in place and its trainer_state.json last: a process killed
-    while saving leaves a newer directory without it (or with it cut short), which cannot be resumed.
-    """
-    if not root.is_dir():
-        return None
-    steps = []
-    for path in root.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
-        try:
-            steps.append((int(path.name.rsplit("-", 1)[1]), path))
-        except ValueError:
-            continue
-    for _, path in sorted(steps, reverse=True):
-        try:
-            json.loads((path / "trainer_state.json").read_text())
-        except (OSError, ValueError):
-            continue
-        return str(path)
-    return None
-
-
 def _save_atomically(model, tokenizer, final: Path, metrics: dict) -> None:
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     save_reward_model(model, tokenizer, tmp, extra={"normalization": metrics["normalization"]})
     (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    # Never delete in place: a kill halfway through would leave half a model where later stages look.
-    # Move the old one aside, put the new one in, then delete the old: `final` is whole or absent.
-    old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, final)

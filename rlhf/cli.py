@@ -78,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="Print the resolved config (defaults, file and overrides) as YAML.")
     cfg.add_argument("--config", help="Run config YAML.")
 
-    from rlhf import evaluate_commands, labeling_commands, policy_commands, report_commands, reward_commands
+    from rlhf import evaluate_commands, labeling_commands, policy_commands, report_commands, reward_commands, sft_commands
 
     labeling_commands.register(sub)
+    sft_commands.register(sub)
     reward_commands.register(sub)
     policy_commands.register(sub)
     evaluate_commands.register(sub)
@@ -129,6 +130,10 @@ def _quiet_libraries() -> None:
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import logging
+
+    # bitsandbytes (the 8-bit optimizers) warns on import about an optional CPU kernel package.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> None:

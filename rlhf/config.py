@@ -18,6 +18,7 @@ from rlhf.errors import ConfigError
 from rlhf.models import ModelConfig, context_length
 from rlhf.prompts import PromptSource
 from rlhf.tasks import Task, resolve_task_spec
+from rlhf.training_options import TrainingOptions
 
 
 @dataclass
@@ -91,7 +92,25 @@ def not_positive(settings, *names: str):
 
 
 @dataclass
-class RewardSettings:
+class SftSettings(TrainingOptions):
+    learning_rate: float = option(5e-5, help="Peak learning rate, decayed linearly to 0.")
+    epochs: float = option(1.0, help="Passes over the training examples.")
+    batch_size: int = option(8, help="Sequences per device per step.")
+    max_examples: Optional[int] = option(None, help="Train on at most this many examples of the train split; unset: all.")
+    logging_steps: int = option(5, help="Log every N updates.")
+    eval_steps: int = option(50, help="Held-out loss every N updates (and before and after training).")
+    save_steps: int = option(50, help="Checkpoint every N updates (--resume continues from the last).")
+    report_to: str = option("none", help="Trainer logging integrations: none, tensorboard, wandb, all.")
+
+    def problems(self):
+        yield from super().problems()
+        yield from not_positive(self, "learning_rate", "epochs", "logging_steps", "eval_steps", "save_steps")
+        if self.max_examples is not None and self.max_examples <= 0:
+            yield "max_examples", f"must be positive, got {self.max_examples}"
+
+
+@dataclass
+class RewardSettings(TrainingOptions):
     backbone: Optional[str] = option(None, help="Reward model backbone; unset: the run's base model (as in the paper).")
     labels: Optional[str] = option(None, help="A best_of_4.jsonl export to train on; unset: the run's label store.")
     loss: Literal["best_of_n", "pairwise"] = option(
@@ -99,7 +118,7 @@ class RewardSettings:
     )
     learning_rate: float = option(5e-5, help="Peak learning rate, decayed linearly to 0 (the paper: 5e-5 for books).")
     batch_size: int = option(8, help="Labels per device per step (each label is n sequences).")
-    gradient_accumulation_steps: int = option(4, help="Steps accumulated per update (effective batch = batch_size x this).")
+    gradient_accumulation_steps: int = option(4, help="Steps accumulated per update (effective batch = batch_size x this x devices).")
     epochs: float = option(1.0, help="Passes over the labels (the paper: 1).")
     eval_fraction: float = option(0.2, help="Share of queries held out for evaluation.")
     normalize_samples: int = option(256, help="Base-policy samples the gain and bias are fitted on (the paper: 256).")
@@ -108,8 +127,8 @@ class RewardSettings:
     report_to: str = option("none", help="Trainer logging integrations: none, tensorboard, wandb, all.")
 
     def problems(self):
-        yield from not_positive(self, "learning_rate", "batch_size", "gradient_accumulation_steps", "epochs",
-                                "normalize_samples", "logging_steps", "save_steps")
+        yield from super().problems()
+        yield from not_positive(self, "learning_rate", "epochs", "normalize_samples", "logging_steps", "save_steps")
         if not 0 < self.eval_fraction < 1:
             yield "eval_fraction", f"must be in (0, 1), got {self.eval_fraction}"
         if self.normalize_samples < 2:
@@ -119,13 +138,21 @@ class RewardSettings:
 
 
 @dataclass
-class PolicySettings:
+class PolicySettings(TrainingOptions):
     reward_model: Optional[str] = option(None, help="Reward model directory; unset: the run's reward_model.")
     learning_rate: float = option(1.41e-5, help="Adam learning rate, decayed linearly to 0 (the paper: 1.41e-5).")
     total_episodes: int = option(1024, help="Rollouts to train on in all (the paper: 2M for books; a CPU manages hundreds).")
     batch_size: int = option(16, help="Rollouts per PPO update, per process (the paper: 512).")
     mini_batches: int = option(1, help="Optimizer steps per PPO epoch; the batch is split into this many mini-batches.")
-    micro_batch_size: Optional[int] = option(None, help="Sequences per forward/backward (gradients accumulate up to a mini-batch); unset: a whole mini-batch.")
+    gradient_accumulation_steps: int = option(1, help="Forward/backward passes per mini-batch (the mini-batch split into this many micro-batches).")
+    micro_batch_size: Optional[int] = option(None, help="Sequences per forward/backward, instead of gradient_accumulation_steps; unset: mini-batch / gradient_accumulation_steps.")
+    init_from: Optional[str] = option(
+        None, help="Start the policy (and the KL reference) from this model instead of the base model: `sft` (the run's supervised model) or a directory."
+    )
+    also_from_base: bool = option(
+        False, help="With init_from: `rlhf run` also trains a policy from the base model (run <name>-rl), evaluated as system `rl`, "
+                    "so one run compares zero-shot, supervised, RL and supervised + RL."
+    )
     ppo_epochs: int = option(4, help="Passes over each batch of rollouts (the paper: 4).")
     cliprange: float = option(0.2, help="PPO policy ratio clip.")
     cliprange_value: float = option(0.2, help="Value prediction clip around the rollout's values.")
@@ -136,11 +163,6 @@ class PolicySettings:
         "shared", help="shared: a scalar value head on the policy's own trunk (the paper); separate: TRL's own value model, a second full copy."
     )
     lora_r: int = option(0, help="LoRA rank; 0 trains every weight. With LoRA the reference is the adapter switched off.")
-    lora_alpha: int = option(16, help="LoRA scaling alpha.")
-    lora_dropout: float = option(0.0, help="LoRA dropout (the paper trains without dropout).")
-    lora_target_modules: str = option("all-linear", help="Modules LoRA adapts: all-linear, or comma-separated module names.")
-    gradient_checkpointing: bool = option(False, help="Recompute activations in the backward pass: less memory, about a third more compute.")
-    bf16: Optional[bool] = option(None, help="bfloat16 mixed precision; unset: on with a GPU, off on a CPU.")
     rollout_batch_size: Optional[int] = option(None, help="Sequences generated and scored at once; unset: the whole batch.")
     logging_steps: int = option(1, help="Log every N updates.")
     save_steps: int = option(10, help="Checkpoint every N updates (--resume continues from the last).")
@@ -148,25 +170,38 @@ class PolicySettings:
     report_to: str = option("none", help="Logging integrations: none, tensorboard, wandb, all.")
 
     def problems(self):
-        yield from not_positive(self, "learning_rate", "total_episodes", "batch_size", "mini_batches", "ppo_epochs",
+        yield from super().problems()
+        yield from not_positive(self, "learning_rate", "total_episodes", "mini_batches", "ppo_epochs",
                                 "logging_steps", "save_steps")
         if self.batch_size % self.mini_batches:
             yield "mini_batches", f"must divide batch_size={self.batch_size}, got {self.mini_batches}"
         mini = self.batch_size // max(self.mini_batches, 1)
         if self.micro_batch_size is not None and (self.micro_batch_size <= 0 or mini % self.micro_batch_size):
             yield "micro_batch_size", f"must divide the mini-batch of {mini} rollouts, got {self.micro_batch_size}"
+        if self.micro_batch_size is not None and self.gradient_accumulation_steps != 1:
+            yield "micro_batch_size", "set micro_batch_size or gradient_accumulation_steps, not both"
+        elif self.gradient_accumulation_steps > 0 and mini % self.gradient_accumulation_steps:
+            yield "gradient_accumulation_steps", f"must divide the mini-batch of {mini} rollouts, got {self.gradient_accumulation_steps}"
         if self.rollout_batch_size is not None and self.rollout_batch_size <= 0:
             yield "rollout_batch_size", f"must be positive, got {self.rollout_batch_size}"
-        if self.lora_r < 0:
-            yield "lora_r", f"must be 0 (off) or positive, got {self.lora_r}"
         if self.sample_every < 0:
             yield "sample_every", f"must be 0 (never) or positive, got {self.sample_every}"
         if self.reward_model is not None and not (expand_path(self.reward_model) / "config.json").is_file():
             yield "reward_model", f"{self.reward_model} holds no reward model (no config.json); train one with `rlhf train-reward`"
 
+        if self.also_from_base and self.init_from is None:
+            yield "also_from_base", "needs policy.init_from (the policy trained from it is then the supervised + RL one)"
+        if self.init_from not in (None, "sft") and not (expand_path(self.init_from) / "config.json").is_file():
+            yield "init_from", f"{self.init_from} holds no model (no config.json): use sft (the run's `rlhf sft` model) or a model directory"
+
     @property
     def mini_batch_size(self) -> int:
         return self.batch_size // self.mini_batches
+
+    @property
+    def micro_batch(self) -> int:
+        """Sequences per forward/backward pass."""
+        return self.micro_batch_size or self.mini_batch_size // self.gradient_accumulation_steps
 
 
 @dataclass
@@ -175,7 +210,7 @@ class EvaluationSettings:
     samples_per_query: int = option(4, help="Samples per query and system; a judge compares their mean score (single samples tie often).")
     policy: Optional[str] = option(None, help="The fine-tuned policy directory; unset: the run's policy.")
     systems: dict[str, str] = option(
-        factory=dict, help="More systems to compare with zero-shot, name: model directory (an earlier round, a supervised model)."
+        factory=dict, help="More systems to compare with zero-shot, name: model directory (an earlier round, a supervised model; `sft`: the run's own)."
     )
     lead_sentences: int = option(3, help="Summaries: the lead-k baseline (the source's first k sentences); 0 leaves it out.")
     include_reference: bool = option(True, help="Summaries: evaluate the reference summaries as a system too.")
@@ -203,7 +238,7 @@ class EvaluationSettings:
         for name, path in self.systems.items():
             if name in RESERVED_SYSTEMS:
                 yield f"systems.{name}", f"{name!r} is a built-in system name; pick another"
-            elif not (expand_path(path) / "config.json").is_file():
+            elif path != "sft" and not (expand_path(path) / "config.json").is_file():
                 yield f"systems.{name}", f"{path} holds no model (no config.json)"
 
 
@@ -220,6 +255,7 @@ class Config:
     prompts: Optional[PromptSource] = option(None, help="Prompt source; unset: the task's default source.")
     generation: GenerationSettings = option(factory=GenerationSettings, help="Settings of `rlhf generate`.")
     labeling: LabelingConfig = option(factory=LabelingConfig, help="Sampling for labelers, the label store and the labeling app.")
+    sft: SftSettings = option(factory=SftSettings, help="Supervised fine-tuning of the base model (`rlhf sft`).")
     reward: RewardSettings = option(factory=RewardSettings, help="Reward model training.")
     policy: PolicySettings = option(factory=PolicySettings, help="Policy training with PPO.")
     evaluation: EvaluationSettings = option(factory=EvaluationSettings, help="Evaluation against the zero-shot baseline.")

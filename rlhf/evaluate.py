@@ -45,6 +45,22 @@ def policy_dir(config) -> Path:
     return Path(config.evaluation.policy).expanduser() if config.evaluation.policy else config.run_dir / "policy"
 
 
+def model_dir(config, path: str) -> Path:
+    """A system's model directory; `sft` is the run's supervised model."""
+    location = config.run_dir / "sft" if path == "sft" else Path(path).expanduser()
+    if not (location / "config.json").is_file():
+        hint = "train it with `rlhf sft`" if path == "sft" else "check evaluation.systems"
+        raise RLHFError(f"no model at {location}: {hint}")
+    return location
+
+
+def rl_only_policy_dir(config) -> Optional[Path]:
+    """The policy trained from the base model beside a supervised + RL one (policy.also_from_base)."""
+    from rlhf.pipeline import rl_only_config
+
+    return rl_only_config(config).run_dir / "policy" if config.policy.also_from_base else None
+
+
 def systems_for(config) -> list[System]:
     """Zero-shot first, then the policy (where trained), the configured models, and summary baselines."""
     ev, task = config.evaluation, config.task
@@ -53,7 +69,10 @@ def systems_for(config) -> list[System]:
         systems.append(System("policy", str(policy_dir(config))))
     elif ev.policy:
         raise RLHFError(f"evaluation.policy {ev.policy} holds no model (no config.json)")
-    systems += [System(name, str(Path(path).expanduser())) for name, path in ev.systems.items()]
+    systems += [System(name, str(model_dir(config, path))) for name, path in ev.systems.items()]
+    rl_only = rl_only_policy_dir(config)
+    if rl_only is not None and (rl_only / "config.json").is_file() and "rl" not in ev.systems:
+        systems.append(System("rl", str(rl_only)))
     if task.reference_field and ev.include_reference:
         systems.append(System("reference", text="reference"))
     if task.reference_field and task.truncate_field and ev.lead_sentences:  # summaries only

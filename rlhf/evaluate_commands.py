@@ -17,7 +17,7 @@ def register(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="Evaluate again over a finished evaluation.")
     p.set_defaults(handler=evaluate, takes_overrides=True)
 
-    p = sub.add_parser("run", help="The whole loop: sample, label, reward, policy, evaluate, report (finished stages are skipped).")
+    p = sub.add_parser("run", help="The whole loop: sample, label, reward, sft (when used), policy, evaluate, report (finished stages are skipped).")
     p.add_argument("--config", required=True, help="Run config YAML.")
     p.add_argument("--rounds", type=int, default=1, help="Rounds of online collection; round r samples from round r-1's policy.")
     p.set_defaults(handler=run, takes_overrides=True)

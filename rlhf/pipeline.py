@@ -1,4 +1,4 @@
-"""`rlhf run`: the whole loop, sample -> label -> reward -> policy -> evaluate -> report.
+"""`rlhf run`: the whole loop, sample -> label -> reward -> sft -> policy -> evaluate -> report.
 
 Each stage is skipped when its finished artifact exists and resumed when it was cut off (the label
 store keeps what was sampled and labeled; reward and PPO training continue from their last
@@ -6,6 +6,11 @@ checkpoint; evaluation from the systems it finished). With human labelers the lo
 sampling and says how to continue. Round r > 0 (the paper's online collection) is its own run
 directory, `<name>-round<r>`, that samples from round r-1's policy into the same label store, so
 its reward model learns from every round's labels.
+
+The supervised stage runs only when the config uses its model (`policy.init_from: sft`, or `sft`
+among `evaluation.systems`). With `policy.also_from_base` the policy stage also trains a policy from
+the base model in run `<name>-rl` (same reward model), so one config gives the paper's comparison:
+zero-shot, supervised, RL and supervised + RL.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Callable
 from rlhf.config import DATABASE_URL_ENV, Config, config_yaml, url_password
 from rlhf.run_dir import write_config
 
-STAGES = ("sample", "label", "reward", "policy", "evaluate", "report")
+STAGES = ("sample", "label", "reward", "sft", "policy", "evaluate", "report")
 
 
 def round_config(config: Config, r: int) -> Config:
@@ -29,6 +34,13 @@ def round_config(config: Config, r: int) -> Config:
     systems = {**config.evaluation.systems, f"round-{r - 1}": str(previous.run_dir / "policy")}
     return replace(config, name=f"{config.name}-round{r}", labeling=labeling,
                    evaluation=replace(config.evaluation, systems=systems))
+
+
+def rl_only_config(config: Config) -> Config:
+    """The config of the policy trained from the base model beside a supervised + RL one."""
+    policy = replace(config.policy, init_from=None, also_from_base=False,
+                     reward_model=config.policy.reward_model or str(config.run_dir / "reward_model"))
+    return replace(config, name=f"{config.name}-rl", policy=policy)
 
 
 def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...] = STAGES) -> bool:
@@ -104,20 +116,41 @@ def reward_stage(config: Config, log) -> bool:
     return True
 
 
+def sft_stage(config: Config, log) -> bool:
+    from rlhf.sft import CHECKPOINTS, train_sft
+
+    if config.policy.init_from != "sft" and "sft" not in config.evaluation.systems.values():
+        return True  # nothing in this config uses a supervised model
+    if (config.run_dir / "sft" / "metrics.json").is_file():
+        log("sft: skipped, sft/ is trained")
+        return True
+    metrics = train_sft(config, log=log, resume=(config.run_dir / CHECKPOINTS).is_dir())
+    log(f"sft: held-out loss {metrics['eval_loss_before']:.3f} -> {metrics['eval_loss']:.3f}")
+    return True
+
+
 def policy_stage(config: Config, log) -> bool:
+    _train_policy_once(config, log, "policy")
+    if config.policy.also_from_base:
+        rl_only = rl_only_config(config)
+        write_config(rl_only.run_dir, config_yaml(rl_only))
+        _train_policy_once(rl_only, log, f"policy ({rl_only.name}, from the base model)")
+    return True
+
+
+def _train_policy_once(config: Config, log, label: str) -> None:
     from rlhf.policy_train import CHECKPOINTS, train_policy
     from rlhf.ppo_trainer import latest_checkpoint
 
     if (config.run_dir / "policy" / "metrics.json").is_file():
-        log("policy: skipped, policy/ is trained")
-        return True
+        log(f"{label}: skipped, {config.run_dir / 'policy'} is trained")
+        return
     checkpoints = config.run_dir / CHECKPOINTS
     resume = checkpoints.is_dir() and latest_checkpoint(checkpoints) is not None
     summary = train_policy(config, log=log, resume=resume)
     if summary.get("last"):
-        log(f"policy: reward {summary['first']['objective/scores']:+.3f} -> {summary['last']['objective/scores']:+.3f}, "
+        log(f"{label}: reward {summary['first']['objective/scores']:+.3f} -> {summary['last']['objective/scores']:+.3f}, "
             f"KL {summary['last']['objective/kl']:.2f} nats")
-    return True
 
 
 def evaluate_stage(config: Config, log) -> bool:
@@ -142,6 +175,6 @@ def report_stage(config: Config, log) -> bool:
 
 
 STAGE_FUNCTIONS: dict[str, Callable[[Config, Callable], bool]] = {
-    "sample": sample_stage, "label": label_stage, "reward": reward_stage,
+    "sample": sample_stage, "label": label_stage, "reward": reward_stage, "sft": sft_stage,
     "policy": policy_stage, "evaluate": evaluate_stage, "report": report_stage,
 }

@@ -19,6 +19,7 @@ from rlhf.errors import RLHFError
 from rlhf.kl_control import controller_for
 from rlhf.ppo_trainer import PaperPPOTrainer, latest_checkpoint
 from rlhf.rollout import ResponseRule
+from rlhf.run_dir import replace_dir
 from rlhf.tasks import truncation_token_ids
 
 CHECKPOINTS = "policy.checkpoints"
@@ -50,26 +51,38 @@ def ppo_config(config, output_dir: Path, on_gpu: bool):
     return PPOConfig(
         output_dir=str(output_dir), seed=config.seed, learning_rate=p.learning_rate, lr_scheduler_type="linear",
         per_device_train_batch_size=p.batch_size, gradient_accumulation_steps=1, num_mini_batches=p.mini_batches,
+        optim="adamw_bnb_8bit" if p.optim == "adamw_8bit" else p.optim,
         total_episodes=p.total_episodes, num_ppo_epochs=p.ppo_epochs, response_length=task.response_length,
         temperature=task.temperature, kl_coef=task.kl_coef, cliprange=p.cliprange, cliprange_value=p.cliprange_value,
         vf_coef=p.vf_coef, gamma=p.gamma, lam=p.lam, whiten_rewards=False, stop_token=None, missing_eos_penalty=None,
-        bf16=bf16_enabled(config, on_gpu), gradient_checkpointing=False, report_to=p.report_to,
+        bf16=p.use_bf16(on_gpu), fp16=p.mixed_precision(on_gpu) == "fp16", gradient_checkpointing=False, use_cpu=not on_gpu, report_to=p.report_to,
         logging_steps=p.logging_steps, save_steps=p.save_steps, save_strategy="no", num_sample_generations=0,
         dataloader_pin_memory=on_gpu, disable_tqdm=False,
     )
 
 
-def bf16_enabled(config, on_gpu: bool) -> bool:
-    return on_gpu if config.policy.bf16 is None else config.policy.bf16
+def initial_policy_dir(config) -> Path | None:
+    """Where `policy.init_from` points (None: the base model); `sft` is the run's supervised model."""
+    init = config.policy.init_from
+    if init is None:
+        return None
+    location = config.run_dir / "sft" if init == "sft" else Path(init).expanduser()
+    if not (location / "config.json").is_file():
+        hint = f"train it with `rlhf sft --config ...`" if init == "sft" else "point policy.init_from at a model directory"
+        raise RLHFError(f"policy.init_from: no model at {location}; {hint}")
+    return location
 
 
-def lora_config(settings):
-    from peft import LoraConfig
+def load_initial_policy(config, log=print):
+    """The policy to start from (the base model, or init_from) and its tokenizer; also the KL reference."""
+    from rlhf.commands import load_model_for
+    from rlhf.models import load_causal_lm
 
-    targets = settings.lora_target_modules
-    return LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
-                      target_modules=targets if targets == "all-linear" else [t.strip() for t in targets.split(",")],
-                      task_type="CAUSAL_LM")
+    location = initial_policy_dir(config)
+    if location is None:
+        return load_model_for(config)
+    log(f"policy and KL reference start from {location}")
+    return load_causal_lm(config.model, location=str(location), log=log)
 
 
 def separate_value_model(location: str, tokenizer):
@@ -84,14 +97,15 @@ def separate_value_model(location: str, tokenizer):
 def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     import datasets
 
-    from rlhf.commands import load_model_for, queries_for, sampling_settings
+    from rlhf.commands import queries_for, sampling_settings
 
     p, task = config.policy, config.task
     on_gpu = torch.cuda.is_available()
-    if bf16_enabled(config, on_gpu):
+    p.check_runtime("policy", on_gpu)
+    if p.mixed_precision(on_gpu) != "no":
         # TRL's PPOTrainer builds its Accelerator without a precision argument: it reads this.
-        os.environ.setdefault("ACCELERATE_MIXED_PRECISION", "bf16")
-    policy, tokenizer = load_model_for(config)
+        os.environ.setdefault("ACCELERATE_MIXED_PRECISION", p.mixed_precision(on_gpu))
+    policy, tokenizer = load_initial_policy(config, log)
     policy = policy.float() if policy.dtype != torch.float32 else policy  # the optimizer keeps fp32 master weights
     reward_model = load_reward_for(config, tokenizer)
     queries = queries_for(config, tokenizer, "train")
@@ -112,8 +126,8 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     return PaperPPOTrainer(
         args=ppo_config(config, run_dir / CHECKPOINTS, on_gpu), processing_class=tokenizer, model=policy,
         reward_model=reward_model, train_dataset=dataset, value_model=value_model, sampling=sampling, rule=rule,
-        kl_controller=controller_for(task), peft_config=lora_config(p) if p.lora_r else None, callbacks=callbacks,
-        micro_batch_size=p.micro_batch_size, rollout_batch_size=p.rollout_batch_size, sample_every=p.sample_every,
+        kl_controller=controller_for(task), peft_config=p.lora_config(), callbacks=callbacks,
+        micro_batch_size=p.micro_batch, rollout_batch_size=p.rollout_batch_size, sample_every=p.sample_every,
         samples_file=run_dir / "policy_samples.jsonl", judge=judge_for(task),
     )
 
@@ -174,14 +188,7 @@ def save_policy(trainer, config, final: Path, summary: dict) -> None:
     (tmp / "metrics.json").write_text(json.dumps(summary, indent=2))
     (tmp / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=2))
     (tmp / "README.md").write_text(model_card(config, summary))
-    # Never delete in place: a kill halfway through would leave half a model where later stages look.
-    # Move the old one aside, put the new one in, then delete the old: `final` is whole or absent.
-    old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, final)
 
 
 def model_card(config, summary: dict) -> str:
@@ -193,7 +200,7 @@ def model_card(config, summary: dict) -> str:
     fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"
     rows = "\n".join(f"| {k} | {fmt(first, k)} | {fmt(last, k)} |" for k in first)
     return f"""---
-base_model: {config.model.name}
+base_model: {initial_policy_dir(config) or config.model.name}
 tags: [rlhf, ppo, trl, {config.task.name}]
 ---
 # {config.name}: {config.model.name} fine-tuned from human preferences ({config.task.name})
@@ -203,7 +210,7 @@ tags: [rlhf, ppo, trl, {config.task.name}]
 Trained with PPO (TRL 1.12 `PPOTrainer`, the loop of Ziegler et al. 2019) against a reward model
 trained on {reward.get('train_labels', 'an unknown number of')} best-of-{round(1 / reward['chance_accuracy']) if 'chance_accuracy' in reward else 'n'}
 labels (held-out accuracy {reward.get('best_of_n_accuracy', float('nan')):.1%}), with a per-token KL penalty
-to the base model ({'adaptive, target ' + str(config.task.kl_target) + ' nats' if config.task.kl_target else 'fixed beta ' + str(config.task.kl_coef)}).
+to the model it started from ({'adaptive, target ' + str(config.task.kl_target) + ' nats' if config.task.kl_target else 'fixed beta ' + str(config.task.kl_coef)}).
 Responses are cut at the first {config.task.truncate_token!r} at or after token {config.task.truncate_after}.
 
 {summary.get('updates', 0)} updates, {summary.get('episodes', 0)} episodes.

@@ -57,3 +57,46 @@ def write_jsonl(path: str | Path, rows, overwrite: bool = True) -> Path:
 def write_config(run_dir: Path, config_text: str) -> Path:
     """The resolved config, exactly as run, at run_dir/config.yaml."""
     return write_text(Path(run_dir) / "config.yaml", config_text)
+
+
+def replace_dir(tmp: Path, final: Path) -> None:
+    """Move the finished directory `tmp` to `final`, replacing what was there.
+
+    Never delete in place: a kill halfway through would leave half a model where later stages look.
+    Move the old one aside, put the new one in, then delete the old: `final` is whole or absent.
+    """
+    import shutil
+
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def last_complete_checkpoint(root: Path):
+    """The newest checkpoint a transformers Trainer finished writing, as a string; None when there is none.
+
+    The Trainer writes a checkpoint in place and its trainer_state.json last: a process killed
+    while saving leaves a newer directory without it (or with it cut short), which cannot be resumed.
+    """
+    import json
+
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    if not root.is_dir():
+        return None
+    steps = []
+    for path in root.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        try:
+            steps.append((int(path.name.rsplit("-", 1)[1]), path))
+        except ValueError:
+            continue
+    for _, path in sorted(steps, reverse=True):
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        return str(path)
+    return None
