@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from rlhf.errors import RLHFError
-from rlhf.run_dir import last_complete_checkpoint, replace_dir
+from rlhf.config import config_yaml
+from rlhf.run_dir import last_complete_checkpoint, replace_dir, write_config
 from rlhf.sft_data import sft_dataset
 
 CHECKPOINTS = "sft.checkpoints"
@@ -78,7 +79,8 @@ def train_sft(config, log=print, resume: bool = False, overwrite: bool = False, 
         start = None
     if resume and not start:
         log(f"nothing to resume in {checkpoints}: starting from the base model")
-    trainer = build_trainer(config, log, callbacks)
+    trainer = build_trainer(config, log, callbacks)  # the model and data are checked before anything is written
+    write_config(config.run_dir, config_yaml(config))
     before = trainer.evaluate()["eval_loss"]  # the base model's: a resumed run loads its weights in train()
     if start:
         log(f"resuming from {start}")
@@ -115,8 +117,6 @@ def save_sft(trainer, config, final: Path, metrics: dict) -> None:
 
 
 def model_card(config, metrics: dict) -> str:
-    from rlhf.config import config_yaml
-
     data = ("documents and their reference summaries (loss on the summary tokens)" if config.task.reference_field
             else "plain text of the prompt source (loss on every token)")
     return f"""---

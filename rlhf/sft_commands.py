@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from rlhf.commands import log
-from rlhf.config import config_yaml, load_config
+from rlhf.config import load_config
 
 
 def register(sub) -> None:
@@ -18,14 +18,10 @@ def register(sub) -> None:
 
 
 def sft(args, overrides) -> int:
-    from rlhf.commands import check_model_and_prompts
-    from rlhf.run_dir import write_config
     from rlhf.sft import train_sft
 
     config = load_config(args.config, overrides)
-    check_model_and_prompts(config)  # refused before anything is written
     say = log if os.environ.get("RANK", "0") == "0" else (lambda message: None)  # one voice under accelerate launch
-    write_config(config.run_dir, config_yaml(config))
     metrics = train_sft(config, log=say, resume=args.resume, overwrite=args.overwrite)
     say(f"held-out loss {metrics['eval_loss_before']:.3f} -> {metrics['eval_loss']:.3f} "
         f"(perplexity {metrics['perplexity_before']:.1f} -> {metrics['perplexity']:.1f}) "

@@ -62,3 +62,20 @@ def test_a_second_round_samples_from_the_first_rounds_policy_into_the_same_store
     assert policies == {(0, str(tiny_gpt2)), (1, str(first / "policy"))}
     metrics = json.loads((second / "eval" / "metrics.json").read_text())
     assert set(metrics["systems"]) == {"policy", "round-0"}
+
+
+def test_one_config_compares_zero_shot_supervised_rl_and_supervised_plus_rl(tmp_path, tiny_llama, cli):
+    path = tmp_path / "loop.yaml"
+    path.write_text(LOOP.format(out=tmp_path / "runs", model=tiny_llama, labeling="simulator: sentiment").replace(
+        "policy: {batch_size: 4,", "policy: {init_from: sft, also_from_base: true, batch_size: 4,").replace(
+        "evaluation: {", "sft: {batch_size: 4, max_examples: 8}\nevaluation: {systems: {supervised: sft}, "))
+    code, _, err = cli("run", "--config", str(path))
+    assert code == 0, err
+    run, rl_only = tmp_path / "runs" / "loop", tmp_path / "runs" / "loop-rl"
+    assert (run / "sft" / "metrics.json").is_file() and (rl_only / "policy" / "metrics.json").is_file()
+    assert "sft: held-out loss" in err and "start from" in err
+    metrics = json.loads((run / "eval" / "metrics.json").read_text())
+    assert set(metrics["judges"]["simulated:sentiment"]) == {"policy", "supervised", "rl"}
+    assert "supervised" in (run / "report.md").read_text()
+    code, _, err = cli("run", "--config", str(path))
+    assert code == 0 and "sft: skipped" in err and "loop-rl/policy is trained" in err

@@ -91,3 +91,50 @@ def test_an_unfinished_run_needs_resume_or_overwrite(tmp_path, tiny_gpt2, cli):
 def test_bad_policy_settings_name_the_key(tmp_path, tiny_gpt2, cli, override, message):
     code, _, err = cli("train-policy", "--config", write_config(tmp_path, tiny_gpt2), *override)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def save_perturbed_copy(source, target):
+    """A stand-in for a supervised model: the base model with its weights moved."""
+    import torch
+
+    model = AutoModelForCausalLM.from_pretrained(source)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    tokenizer = load_tokenizer(str(source))
+    add_pad_token(tokenizer, model)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return model.state_dict()
+
+
+def test_init_from_sft_starts_the_policy_and_its_reference_from_the_supervised_model(tmp_path, tiny_llama):
+    import torch
+
+    config = ppo_config(tmp_path, tiny_llama, ("policy.init_from", "sft"), ("policy.total_episodes", 8))
+    save_untrained_reward_model(config, tiny_llama)
+    with pytest.raises(RLHFError, match="rlhf sft"):
+        build_trainer(config, log=lambda m: None)
+    sft = save_perturbed_copy(tiny_llama, config.run_dir / "sft")
+    said = []
+    trainer = build_trainer(config, log=said.append)
+    policy = trainer.accelerator.unwrap_model(trainer.model).policy.state_dict()
+    reference = trainer.ref_model.state_dict()
+    for key, value in sft.items():
+        assert torch.equal(policy[key], value) and torch.equal(reference[key], value)
+    assert any("start from" in m and "sft" in m for m in said)
+    trainer.train()
+    assert trainer.state.log_history[0]["objective/kl"] == pytest.approx(0.0, abs=1e-4)  # KL to the sft model
+
+
+def test_ppo_accumulates_micro_batches_with_an_8bit_optimizer(tmp_path, tiny_llama):
+    pytest.importorskip("bitsandbytes", reason="the 8-bit optimizer comes with the memory extra (bitsandbytes)")
+    config = ppo_config(tmp_path, tiny_llama, ("policy.gradient_accumulation_steps", 2), ("policy.optim", "adamw_8bit"),
+                        ("policy.total_episodes", 16))
+    save_untrained_reward_model(config, tiny_llama)
+    trainer = build_trainer(config, log=lambda m: None)
+    assert trainer.micro_batch_size == 2  # mini-batch of 4 rollouts in 2 passes
+    trainer.train()
+    inner = getattr(trainer.optimizer, "optimizer", trainer.optimizer)
+    assert type(inner).__module__.startswith("bitsandbytes") and inner.args.optim_bits == 8
+    assert trainer.state.global_step == 2

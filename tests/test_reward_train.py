@@ -3,6 +3,7 @@ import random
 import zipfile
 
 import pytest
+import torch
 from conftest import write
 from transformers import TrainerCallback
 
@@ -139,3 +140,29 @@ def test_a_learnable_preference_on_real_prompts_is_learned_far_above_chance(tmp_
     metrics = train_reward(config, store, log=lambda m: None)
     # Measured 44% (chance 25%) on 244 held-out labels; 35% is over 3 standard errors above chance.
     assert metrics["labels"] > 150 and metrics["best_of_n_accuracy"] > 0.35 and metrics["pairwise_accuracy"] > 0.6, metrics
+
+
+def test_lora_with_checkpointing_trains_adapters_and_the_head_and_saves_a_plain_model(tmp_path, tiny_llama):
+    from reward.model import load_reward_model
+
+    config = make_config(tmp_path, tiny_llama, ("reward.lora_r", 4), ("reward.gradient_checkpointing", True),
+                         ("reward.gradient_accumulation_steps", 2), ("reward.learning_rate", 1e-2))
+    seen = {}
+
+    class Spy(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            seen["trainable"] = {n for n, p in model.named_parameters() if p.requires_grad}
+            seen["checkpointing"] = model.is_gradient_checkpointing
+
+    train_reward(config, small_store(config, n=40), log=lambda m: None, callbacks=[Spy()])
+    assert seen["checkpointing"] and seen["trainable"]
+    assert all("lora_" in n or n.startswith("score.") for n in seen["trainable"])
+    assert any(n.startswith("score.") for n in seen["trainable"])
+    model, _ = load_reward_model(config.run_dir / "reward_model")
+    assert not any("lora" in k for k in model.state_dict())
+    from transformers import AutoModel
+
+    original = AutoModel.from_pretrained(tiny_llama).state_dict()
+    trunk = model.model.state_dict()
+    assert any(not torch.equal(trunk[k], original[k]) for k in original if "proj" in k)  # adapters merged in
+    assert all(torch.equal(trunk[k], original[k]) for k in original if "norm" in k)  # the rest left frozen
