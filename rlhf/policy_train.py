@@ -21,6 +21,7 @@ from rlhf.ppo_trainer import PaperPPOTrainer, latest_checkpoint
 from rlhf.rollout import ResponseRule
 from rlhf.run_dir import replace_dir
 from rlhf.tasks import truncation_token_ids
+from rlhf.training_options import checkpointing_arguments, enable_checkpointing
 
 CHECKPOINTS = "policy.checkpoints"
 
@@ -55,7 +56,7 @@ def ppo_config(config, output_dir: Path, on_gpu: bool):
         total_episodes=p.total_episodes, num_ppo_epochs=p.ppo_epochs, response_length=task.response_length,
         temperature=task.temperature, kl_coef=task.kl_coef, cliprange=p.cliprange, cliprange_value=p.cliprange_value,
         vf_coef=p.vf_coef, gamma=p.gamma, lam=p.lam, whiten_rewards=False, stop_token=None, missing_eos_penalty=None,
-        bf16=p.use_bf16(on_gpu), fp16=p.mixed_precision(on_gpu) == "fp16", gradient_checkpointing=False, use_cpu=not on_gpu, report_to=p.report_to,
+        bf16=p.use_bf16(on_gpu), fp16=p.mixed_precision(on_gpu) == "fp16", **checkpointing_arguments(False), use_cpu=not on_gpu, report_to=p.report_to,
         logging_steps=p.logging_steps, save_steps=p.save_steps, save_strategy="no", num_sample_generations=0,
         dataloader_pin_memory=on_gpu, disable_tqdm=False,
     )
@@ -112,8 +113,8 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     if len(queries) < p.batch_size:
         raise RLHFError(f"the train split has {len(queries)} usable queries, fewer than one batch of {p.batch_size}")
     dataset = datasets.Dataset.from_dict({"input_ids": [q.input_ids for q in queries]})
-    if p.gradient_checkpointing:
-        policy.gradient_checkpointing_enable()
+    if p.gradient_checkpointing:  # on the model itself: TRL's PPOTrainer does not apply the argument
+        enable_checkpointing(policy)
         policy.enable_input_require_grads()  # LoRA: the frozen embeddings must still pass gradients on
     value_model = separate_value_model(policy.name_or_path, tokenizer) if p.value_head == "separate" else None
     sampling = sampling_settings(config)

@@ -37,7 +37,7 @@ def sft_config(config, out: Path, on_gpu: bool):
         report_to=s.report_to, seed=config.seed, data_seed=config.seed, dataloader_pin_memory=on_gpu,
         max_length=task.query_length + task.response_length, packing=False,
         completion_only_loss=bool(task.reference_field), dataset_num_proc=None, disable_tqdm=False,
-        activation_checkpointing_kwargs={"use_reentrant": False}, model_init_kwargs=None,
+        model_init_kwargs=None,
     )
 
 

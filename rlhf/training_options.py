@@ -75,11 +75,11 @@ class TrainingOptions:
                                                   "or use optim: adamw_torch")
 
     def trainer_arguments(self, on_gpu: bool) -> dict:
-        """These options as transformers/TRL `TrainingArguments` keywords (transformers 5 calls checkpointing "activation")."""
+        """These options as transformers/TRL `TrainingArguments` keywords."""
         optim = "adamw_bnb_8bit" if self.optim == "adamw_8bit" else self.optim
         return {"per_device_train_batch_size": self.batch_size, "per_device_eval_batch_size": self.batch_size,
                 "gradient_accumulation_steps": self.gradient_accumulation_steps,
-                "activation_checkpointing": self.gradient_checkpointing, "bf16": self.use_bf16(on_gpu),
+                **checkpointing_arguments(self.gradient_checkpointing), "bf16": self.use_bf16(on_gpu),
                 "fp16": self.fp16 and not self.use_bf16(on_gpu), "optim": optim,
                 "use_cpu": not on_gpu}  # transformers refuses bf16 on a CPU unless told it is one
 
@@ -94,6 +94,31 @@ class TrainingOptions:
             target_modules = targets if targets == "all-linear" else [t.strip() for t in targets.split(",") if t.strip()]
         return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout,
                           target_modules=target_modules, task_type=task_type)
+
+
+def checkpointing_arguments(enabled: bool) -> dict:
+    """Gradient checkpointing as TrainingArguments keywords, under the name this transformers uses.
+
+    Later transformers 5 releases renamed it activation_checkpointing (warning on the old name);
+    earlier ones know only gradient_checkpointing. Non-reentrant: the reentrant variant loses
+    gradients when the inputs of a checkpointed block need none (LoRA's frozen embeddings).
+    """
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    key = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {key: enabled, f"{key}_kwargs": {"use_reentrant": False}}
+
+
+def enable_checkpointing(model) -> None:
+    """Non-reentrant gradient checkpointing on a model, under the name this transformers uses."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
 
 def _gpu_has_bf16() -> bool:
