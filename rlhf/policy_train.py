@@ -19,7 +19,7 @@ from rlhf.errors import RLHFError
 from rlhf.kl_control import controller_for
 from rlhf.ppo_trainer import PaperPPOTrainer, latest_checkpoint
 from rlhf.rollout import ResponseRule
-from rlhf.run_dir import replace_dir
+from rlhf.run_dir import save_model_dir
 from rlhf.tasks import truncation_token_ids
 from rlhf.training_options import checkpointing_arguments, enable_checkpointing
 
@@ -182,14 +182,9 @@ def save_policy(trainer, config, final: Path, summary: dict) -> None:
     policy = trainer.accelerator.unwrap_model(trainer.model).policy
     if trainer.is_peft_model:
         policy = policy.merge_and_unload()  # a plain checkpoint every later stage can load
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    policy.save_pretrained(tmp)
-    trainer.processing_class.save_pretrained(tmp)
-    (tmp / "metrics.json").write_text(json.dumps(summary, indent=2))
-    (tmp / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=2))
-    (tmp / "README.md").write_text(model_card(config, summary))
-    replace_dir(tmp, final)
+    save_model_dir(final, policy, trainer.processing_class, {
+        "metrics.json": json.dumps(summary, indent=2), "README.md": model_card(config, summary),
+        "training_log.json": json.dumps(trainer.state.log_history, indent=2)})
 
 
 def model_card(config, summary: dict) -> str:

@@ -75,6 +75,19 @@ def replace_dir(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def save_model_dir(final: Path, model, tokenizer, files: dict[str, str]) -> None:
+    """save_pretrained() of the model and tokenizer plus text files, written aside and swapped in whole."""
+    import shutil
+
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    for name, text in files.items():
+        (tmp / name).write_text(text)
+    replace_dir(tmp, final)
+
+
 def last_complete_checkpoint(root: Path):
     """The newest checkpoint a transformers Trainer finished writing, as a string; None when there is none.
 

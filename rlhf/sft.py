@@ -20,7 +20,7 @@ import torch
 
 from rlhf.errors import RLHFError
 from rlhf.config import config_yaml
-from rlhf.run_dir import last_complete_checkpoint, replace_dir, write_config
+from rlhf.run_dir import last_complete_checkpoint, save_model_dir, write_config
 from rlhf.sft_data import sft_dataset
 
 CHECKPOINTS = "sft.checkpoints"
@@ -106,14 +106,9 @@ def save_sft(trainer, config, final: Path, metrics: dict) -> None:
     model = trainer.accelerator.unwrap_model(trainer.model)
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()  # a plain checkpoint every later stage can load
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    trainer.processing_class.save_pretrained(tmp)
-    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (tmp / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=2))
-    (tmp / "README.md").write_text(model_card(config, metrics))
-    replace_dir(tmp, final)
+    save_model_dir(final, model, trainer.processing_class, {
+        "metrics.json": json.dumps(metrics, indent=2), "README.md": model_card(config, metrics),
+        "training_log.json": json.dumps(trainer.state.log_history, indent=2)})
 
 
 def model_card(config, metrics: dict) -> str:

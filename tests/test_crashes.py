@@ -170,6 +170,8 @@ KILL_IN_FINAL_SAVE = textwrap.dedent("""
     from rlhf.cli import main
     main(sys.argv[1:])
 """)
+# Killed as it is about to swap a finished temporary directory into place.
+KILL_BEFORE = KILL_IN_FINAL_SAVE.replace("    original(*args, **kwargs)\n", "")
 
 
 def reward_config(tmp_path, model_dir) -> Path:
@@ -247,7 +249,7 @@ def test_ppo_killed_after_a_checkpoint_resumes_and_the_policy_appears_only_compl
     kill_when(proc, lambda: checkpoints.is_dir() and latest_checkpoint(checkpoints) is not None, log)
     assert latest_checkpoint(checkpoints) is not None and not final.exists()
 
-    script = KILL_IN_FINAL_SAVE.format(module="rlhf.policy_train", function="model_card")
+    script = KILL_BEFORE.format(module="rlhf.run_dir", function="replace_dir")
     code, output = finish(["-c", script, "train-policy", "--config", path, "--resume"], tmp_path, "second.log")
     assert code == -signal.SIGKILL, output[-3000:]
     assert resumed_from(output), output[-3000:]
