@@ -252,6 +252,9 @@ class PaperPPOTrainer(PPOTrainer):
             shutil.rmtree(tmp, ignore_errors=True)
         acc.wait_for_everyone()
         acc.save_state(str(tmp), safe_serialization=False)  # tied embeddings: safetensors refuses shared tensors
+        # Every process writes its own RNG state into tmp: all must be done before it is renamed
+        # (a slow rank 1 once wrote into a folder already moved, and the run died in the barrier).
+        acc.wait_for_everyone()
         if acc.is_main_process:
             state = {"update": update, "episode": self.state.episode, "beta": self.kl_controller.value,
                      "log_history": self.state.log_history}
