@@ -188,7 +188,6 @@ class PolicySettings(TrainingOptions):
             yield "sample_every", f"must be 0 (never) or positive, got {self.sample_every}"
         if self.reward_model is not None and not (expand_path(self.reward_model) / "config.json").is_file():
             yield "reward_model", f"{self.reward_model} holds no reward model (no config.json); train one with `rlhf train-reward`"
-
         if self.also_from_base and self.init_from is None:
             yield "also_from_base", "needs policy.init_from (the policy trained from it is then the supervised + RL one)"
         if self.init_from not in (None, "sft") and not (expand_path(self.init_from) / "config.json").is_file():
@@ -267,6 +266,10 @@ class Config:
     @property
     def run_dir(self) -> Path:
         return expand_path(self.output_dir) / self.name
+
+    def model_dir(self, value: str) -> Path:
+        """A model named in the config: `sft` is this run's supervised model, anything else a directory."""
+        return self.run_dir / "sft" if value == "sft" else expand_path(value)
 
     @property
     def database_url(self) -> str:

@@ -47,7 +47,7 @@ def policy_dir(config) -> Path:
 
 def model_dir(config, path: str) -> Path:
     """A system's model directory; `sft` is the run's supervised model."""
-    location = config.run_dir / "sft" if path == "sft" else Path(path).expanduser()
+    location = config.model_dir(path)
     if not (location / "config.json").is_file():
         hint = "train it with `rlhf sft`" if path == "sft" else "check evaluation.systems"
         raise RLHFError(f"no model at {location}: {hint}")

@@ -19,7 +19,7 @@ from rlhf.errors import RLHFError
 from rlhf.kl_control import controller_for
 from rlhf.ppo_trainer import PaperPPOTrainer, latest_checkpoint
 from rlhf.rollout import ResponseRule
-from rlhf.run_dir import save_model_dir
+from rlhf.run_dir import resume_point, save_model_dir
 from rlhf.tasks import truncation_token_ids
 from rlhf.training_options import checkpointing_arguments, enable_checkpointing
 
@@ -52,11 +52,10 @@ def ppo_config(config, output_dir: Path, on_gpu: bool):
     return PPOConfig(
         output_dir=str(output_dir), seed=config.seed, learning_rate=p.learning_rate, lr_scheduler_type="linear",
         per_device_train_batch_size=p.batch_size, gradient_accumulation_steps=1, num_mini_batches=p.mini_batches,
-        optim="adamw_bnb_8bit" if p.optim == "adamw_8bit" else p.optim,
         total_episodes=p.total_episodes, num_ppo_epochs=p.ppo_epochs, response_length=task.response_length,
         temperature=task.temperature, kl_coef=task.kl_coef, cliprange=p.cliprange, cliprange_value=p.cliprange_value,
         vf_coef=p.vf_coef, gamma=p.gamma, lam=p.lam, whiten_rewards=False, stop_token=None, missing_eos_penalty=None,
-        bf16=p.use_bf16(on_gpu), fp16=p.mixed_precision(on_gpu) == "fp16", **checkpointing_arguments(False), use_cpu=not on_gpu, report_to=p.report_to,
+        **p.precision_arguments(on_gpu), **checkpointing_arguments(False), report_to=p.report_to,
         logging_steps=p.logging_steps, save_steps=p.save_steps, save_strategy="no", num_sample_generations=0,
         dataloader_pin_memory=on_gpu, disable_tqdm=False,
     )
@@ -67,7 +66,7 @@ def initial_policy_dir(config) -> Path | None:
     init = config.policy.init_from
     if init is None:
         return None
-    location = config.run_dir / "sft" if init == "sft" else Path(init).expanduser()
+    location = config.model_dir(init)
     if not (location / "config.json").is_file():
         hint = f"train it with `rlhf sft --config ...`" if init == "sft" else "point policy.init_from at a model directory"
         raise RLHFError(f"policy.init_from: no model at {location}; {hint}")
@@ -144,18 +143,10 @@ def train_policy(config, log=print, resume: bool = False, overwrite: bool = Fals
     """Train, save the final policy with its model card; returns the summary metrics."""
     final = config.run_dir / "policy"
     checkpoints = config.run_dir / CHECKPOINTS
-    if (final / "config.json").exists() and not overwrite:
-        raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
-    start = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
-    if start and not resume and not overwrite:
-        raise RLHFError(f"{checkpoints} holds a checkpoint of an unfinished run ({start.name}): "
-                        "pass --resume to continue it or --overwrite to start again")
+    latest = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    start = resume_point(final, checkpoints, latest, resume, overwrite, log)
     if overwrite and not resume:
-        shutil.rmtree(checkpoints, ignore_errors=True)
         (config.run_dir / "policy_samples.jsonl").unlink(missing_ok=True)
-        start = None
-    if resume and not start:
-        log(f"nothing to resume in {checkpoints}: starting from the base model")
     trainer = build_trainer(config, log, callbacks)
     if start:
         log(f"resuming from {start}")

@@ -88,6 +88,27 @@ def save_model_dir(final: Path, model, tokenizer, files: dict[str, str]) -> None
     replace_dir(tmp, final)
 
 
+def resume_point(final: Path, checkpoints: Path, latest, resume: bool, overwrite: bool, log):
+    """The checkpoint a training stage continues from (None: from the start), after its refusals.
+
+    A finished `final` needs --overwrite; an unfinished run (`latest`, its newest checkpoint) needs
+    --resume or --overwrite; --overwrite without --resume deletes the old checkpoints.
+    """
+    import shutil
+
+    if (final / "config.json").exists() and not overwrite:
+        raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
+    if latest and not resume and not overwrite:
+        raise RLHFError(f"{checkpoints} holds a checkpoint of an unfinished run ({Path(latest).name}): "
+                        "pass --resume to continue it or --overwrite to start again")
+    if overwrite and not resume:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        return None
+    if resume and not latest:
+        log(f"nothing to resume in {checkpoints}: starting from the base model")
+    return latest
+
+
 def last_complete_checkpoint(root: Path):
     """The newest checkpoint a transformers Trainer finished writing, as a string; None when there is none.
 

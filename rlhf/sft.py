@@ -20,7 +20,7 @@ import torch
 
 from rlhf.errors import RLHFError
 from rlhf.config import config_yaml
-from rlhf.run_dir import last_complete_checkpoint, save_model_dir, write_config
+from rlhf.run_dir import last_complete_checkpoint, resume_point, save_model_dir, write_config
 from rlhf.sft_data import sft_dataset
 
 CHECKPOINTS = "sft.checkpoints"
@@ -68,17 +68,7 @@ def train_sft(config, log=print, resume: bool = False, overwrite: bool = False, 
     """Train, measure held-out loss before and after, save <run dir>/sft; returns the metrics."""
     final = config.run_dir / "sft"
     checkpoints = config.run_dir / CHECKPOINTS
-    if (final / "config.json").exists() and not overwrite:
-        raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
-    start = last_complete_checkpoint(checkpoints)
-    if start and not resume and not overwrite:
-        raise RLHFError(f"{checkpoints} holds a checkpoint of an unfinished run ({Path(start).name}): "
-                        "pass --resume to continue it or --overwrite to start again")
-    if overwrite and not resume:
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        start = None
-    if resume and not start:
-        log(f"nothing to resume in {checkpoints}: starting from the base model")
+    start = resume_point(final, checkpoints, last_complete_checkpoint(checkpoints), resume, overwrite, log)
     trainer = build_trainer(config, log, callbacks)  # the model and data are checked before anything is written
     write_config(config.run_dir, config_yaml(config))
     before = trainer.evaluate()["eval_loss"]  # the base model's: a resumed run loads its weights in train()

@@ -76,11 +76,15 @@ class TrainingOptions:
 
     def trainer_arguments(self, on_gpu: bool) -> dict:
         """These options as transformers/TRL `TrainingArguments` keywords."""
-        optim = "adamw_bnb_8bit" if self.optim == "adamw_8bit" else self.optim
         return {"per_device_train_batch_size": self.batch_size, "per_device_eval_batch_size": self.batch_size,
                 "gradient_accumulation_steps": self.gradient_accumulation_steps,
-                **checkpointing_arguments(self.gradient_checkpointing), "bf16": self.use_bf16(on_gpu),
-                "fp16": self.fp16 and not self.use_bf16(on_gpu), "optim": optim,
+                **checkpointing_arguments(self.gradient_checkpointing), **self.precision_arguments(on_gpu)}
+
+    def precision_arguments(self, on_gpu: bool) -> dict:
+        """Precision and optimizer as TrainingArguments keywords (PPO batches its own way and takes only these)."""
+        precision = self.mixed_precision(on_gpu)
+        return {"bf16": precision == "bf16", "fp16": precision == "fp16",
+                "optim": "adamw_bnb_8bit" if self.optim == "adamw_8bit" else self.optim,
                 "use_cpu": not on_gpu}  # transformers refuses bf16 on a CPU unless told it is one
 
     def lora_config(self, task_type: Optional[str] = "CAUSAL_LM", target_modules=None):
