@@ -91,21 +91,22 @@ def encode_choice(tokenizer, choice: Choice, max_query: int, max_response: int) 
     """Token ids of query + each sample (query cut from the left, sample from the right)."""
     query = tokenizer(choice.query, add_special_tokens=False)["input_ids"][-max_query:]
     sequences = [query + tokenizer(s, add_special_tokens=False)["input_ids"][:max_response] for s in choice.samples]
-    return {"sequences": sequences, "best": choice.best}
+    return {"sequences": sequences, "best": choice.best, "query_length": len(query)}
 
 
 def collate(features: list[dict], pad_id: int) -> dict:
     """A batch of labels as the prefix their n sequences share (the query) and the n suffixes.
 
     prefix_ids (batch, P) are left-padded, suffix_ids (batch, n, S) right-padded, each with its
-    mask, plus the chosen indices. The reward model runs the prefix once per label instead of n
-    times (`reward.trainer.batch_rewards`); the prefix is the longest one all n sequences start
-    with, short of each sequence's last token (where the reward is read).
+    mask, plus response_mask (the suffix tokens that are response, which mean pooling reads) and
+    the chosen indices. The reward model runs the prefix once per label instead of n times
+    (`reward.trainer.batch_rewards`); the prefix is the longest one all n sequences start with,
+    within the query and short of each sequence's last token (where the reward is read).
     """
     n = len(features[0]["sequences"])
     if any(len(f["sequences"]) != n for f in features):
         raise DataError("every label in a batch must have the same number of samples")
-    cuts = [_shared_prefix_length(f["sequences"]) for f in features]
+    cuts = [min(_shared_prefix_length(f["sequences"]), f["query_length"]) for f in features]
     prefixes = [f["sequences"][0][:cut] for f, cut in zip(features, cuts)]
     suffixes = [[seq[cut:] for seq in f["sequences"]] for f, cut in zip(features, cuts)]
     longest_prefix = max(len(p) for p in prefixes)
@@ -113,15 +114,18 @@ def collate(features: list[dict], pad_id: int) -> dict:
     prefix_ids = torch.full((len(features), longest_prefix), pad_id, dtype=torch.long)
     suffix_ids = torch.full((len(features), n, longest_suffix), pad_id, dtype=torch.long)
     prefix_mask, suffix_mask = torch.zeros_like(prefix_ids), torch.zeros_like(suffix_ids)
+    response_mask = torch.zeros_like(suffix_ids)
     for b, (prefix, group) in enumerate(zip(prefixes, suffixes)):
+        query_left = features[b]["query_length"] - cuts[b]  # query tokens at the start of each suffix
         if prefix:
             prefix_ids[b, -len(prefix) :] = torch.tensor(prefix)
             prefix_mask[b, -len(prefix) :] = 1
         for i, seq in enumerate(group):
             suffix_ids[b, i, : len(seq)] = torch.tensor(seq)
             suffix_mask[b, i, : len(seq)] = 1
+            response_mask[b, i, query_left : len(seq)] = 1
     return {"prefix_ids": prefix_ids, "prefix_mask": prefix_mask, "suffix_ids": suffix_ids,
-            "suffix_mask": suffix_mask, "best": torch.tensor([f["best"] for f in features])}
+            "suffix_mask": suffix_mask, "response_mask": response_mask, "best": torch.tensor([f["best"] for f in features])}
 
 
 def _shared_prefix_length(sequences: list[list[int]]) -> int:
@@ -132,10 +136,12 @@ def _shared_prefix_length(sequences: list[list[int]]) -> int:
     return length
 
 
-def full_sequences(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch's (batch * n, P + S) sequences and mask, prefix and suffix side by side."""
+def full_sequences(batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The batch's (batch * n, P + S) sequences, mask and response mask, prefix and suffix side by side."""
     b, n, _ = batch["suffix_ids"].shape
     repeat = lambda t: t.repeat_interleave(n, dim=0)
-    ids = torch.cat([repeat(batch["prefix_ids"]), batch["suffix_ids"].view(b * n, -1)], dim=1)
-    mask = torch.cat([repeat(batch["prefix_mask"]), batch["suffix_mask"].view(b * n, -1)], dim=1)
-    return ids, mask
+    joined = lambda prefix, suffix: torch.cat([prefix, batch[suffix].view(b * n, -1)], dim=1)
+    ids = joined(repeat(batch["prefix_ids"]), "suffix_ids")
+    mask = joined(repeat(batch["prefix_mask"]), "suffix_mask")
+    response = joined(torch.zeros_like(repeat(batch["prefix_mask"])), "response_mask")
+    return ids, mask, response

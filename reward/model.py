@@ -4,7 +4,10 @@ On disk it is an ordinary `AutoModelForSequenceClassification` checkpoint (one l
 `reward_head.json` holding the gain and bias. Loaded here, its `.score` becomes
 `NormalizedScore`, so every caller - ours and TRL's PPO, which calls
 `model.score(backbone(...).hidden_states[-1])` - gets normalised rewards. The reward of a sequence
-is read at its last real token (the last position its attention mask keeps).
+is read at its last real token (the last position its attention mask keeps), as in the paper, or,
+with `pooling: mean`, from the mean of the response's hidden states: a head that sees every
+response token generalises from a hundred labels where the last token alone does not (measured
+in `bench/reward_pooling.py`). TRL's own reward call reads the last token only; ours read `pooling`.
 """
 
 from __future__ import annotations
@@ -20,14 +23,18 @@ from torch import nn
 from rlhf.errors import RLHFError
 
 HEAD_FILE = "reward_head.json"
+POOLINGS = ("last", "mean")
 
 
 class NormalizedScore(nn.Module):
     """gain * (w . h) + bias: the paper's reward head with its normalisation."""
 
-    def __init__(self, linear: nn.Linear, gain: float = 1.0, bias: float = 0.0):
+    def __init__(self, linear: nn.Linear, gain: float = 1.0, bias: float = 0.0, pooling: str = "last"):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise RLHFError(f"unknown reward pooling {pooling!r}: use one of {', '.join(POOLINGS)}")
         self.linear = linear
+        self.pooling = pooling
         self.register_buffer("gain", torch.tensor(float(gain)))
         self.register_buffer("bias", torch.tensor(float(bias)))
 
@@ -60,22 +67,29 @@ def disable_dropout(model: nn.Module) -> None:
             module.p = 0.0
 
 
-def scalar_head_model(location: str, tokenizer, dtype: torch.dtype = torch.float32):
-    """The backbone at `location` with a one-output `.score` head, sized for the tokenizer's pad token."""
-    from transformers import AutoModelForSequenceClassification
+def scalar_head_model(location: str, tokenizer, dtype: torch.dtype = torch.float32, num_layers: Optional[int] = None):
+    """The backbone at `location` (its first `num_layers` blocks, or all) with a one-output `.score`
+    head, sized for the tokenizer's pad token."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype)
+    depth = {} if num_layers is None else {"num_hidden_layers": num_layers}
+    available = getattr(AutoConfig.from_pretrained(location), "num_hidden_layers", None)
+    if num_layers is not None and available is not None and num_layers > available:
+        raise RLHFError(f"reward.backbone_layers is {num_layers}, but {location} has only {available} layers: "
+                        f"use at most {available}, or unset it for all")
+    model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype, **depth)
     if model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     model.config.pad_token_id = tokenizer.pad_token_id
     return model
 
 
-def build_reward_model(location: str, tokenizer, dtype: torch.dtype = torch.float32, seed: int = 0):
+def build_reward_model(location: str, tokenizer, dtype: torch.dtype = torch.float32, seed: int = 0,
+                       pooling: str = "last", num_layers: Optional[int] = None):
     """A fresh reward model on the backbone at `location` (normalisation gain 1, bias 0)."""
-    model = scalar_head_model(location, tokenizer, dtype)
+    model = scalar_head_model(location, tokenizer, dtype, num_layers)
     init_head(model.score, seed)
-    model.score = NormalizedScore(model.score)
+    model.score = NormalizedScore(model.score, pooling=pooling)
     disable_dropout(model)
     return model
 
@@ -84,18 +98,35 @@ def backbone(model) -> nn.Module:
     return getattr(model, model.base_model_prefix)
 
 
-def sequence_rewards(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """One normalised reward per sequence, read at its last real token.
+def sequence_rewards(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     response_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """One normalised reward per sequence, pooled as the head says (`response_mask` marks the
+    response tokens mean pooling averages over).
 
     Positions count real tokens only (as generation and TRL's PPO count them), so a left-padded
     query gets the same reward as the unpadded one.
     """
+    return model.score(sequence_features(model, input_ids, attention_mask, response_mask)).squeeze(-1)
+
+
+def sequence_features(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                      response_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(batch, d): the pooled hidden state the head reads."""
     position_ids = (attention_mask.long().cumsum(1) - 1).clamp(min=0)
     hidden = backbone(model)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                              use_cache=False).last_hidden_state
-    last = last_token_index(attention_mask)
-    picked = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
-    return model.score(picked).squeeze(-1)
+    return pool(model, hidden, attention_mask, response_mask)
+
+
+def pool(model, hidden: torch.Tensor, attention_mask: torch.Tensor, response_mask: Optional[torch.Tensor]) -> torch.Tensor:
+    """(batch, d) from (batch, length, d): the last real token, or the mean over the response."""
+    if getattr(model.score, "pooling", "last") == "last":
+        last = last_token_index(attention_mask)
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    if response_mask is None:
+        raise RLHFError("a mean-pooled reward model needs to know which tokens are the response")
+    weights = response_mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
 
 
 def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -114,7 +145,7 @@ def save_reward_model(model, tokenizer, out_dir: str | Path, extra: Optional[dic
     finally:
         model.score = head
     tokenizer.save_pretrained(out_dir)
-    info = {"gain": float(head.gain), "bias": float(head.bias), **(extra or {})}
+    info = {"gain": float(head.gain), "bias": float(head.bias), "pooling": head.pooling, **(extra or {})}
     (out_dir / HEAD_FILE).write_text(json.dumps(info, indent=2))
 
 
@@ -135,7 +166,7 @@ def load_reward_model(location: str | Path, dtype: torch.dtype = torch.float32):
         )
     info = json.loads(head_file.read_text())
     model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype)
-    model.score = NormalizedScore(model.score, info["gain"], info["bias"])
+    model.score = NormalizedScore(model.score, info["gain"], info["bias"], info.get("pooling", "last"))
     disable_dropout(model)
     model.eval()
     return model, load_tokenizer(str(location), padding_side="right")

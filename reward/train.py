@@ -15,6 +15,7 @@ from sqlalchemy import select
 from transformers import TrainingArguments
 
 from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, split_by_query
+from reward.head_fit import fit_head, label_features
 from reward.model import HEAD_FILE, backbone, build_reward_model, save_reward_model
 from reward.normalize import normalize
 from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
@@ -97,17 +98,32 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
         raise RLHFError(f"{len(choices)} labels are too few to hold out {r.eval_fraction:.0%} of queries for evaluation")
     location = resolve(r.backbone or config.model.name, config.model.cache_dir, log=log)
     tokenizer = load_tokenizer(location, padding_side="right")
-    model = build_reward_model(location, tokenizer, seed=config.seed)
+    model = build_reward_model(location, tokenizer, seed=config.seed, pooling=r.pooling, num_layers=r.backbone_layers)
     norm = normalization_pairs(store, config, choices)
     before = normalize(model, tokenizer, norm)
     if r.lora_r:
         add_lora(model, r)
     log(f"{len(train)} training labels, {len(held_out)} held out; normalised on {len(norm)} base-policy samples")
 
-    encode = lambda cs: ChoiceDataset([encode_choice(tokenizer, c, config.task.query_length, config.task.response_length) for c in cs])
+    encode = lambda cs: [encode_choice(tokenizer, c, config.task.query_length, config.task.response_length) for c in cs]
+    fit = _train_all_weights if r.train_backbone else _fit_head_alone
+    rewards, best = fit(config, model, tokenizer, encode(train), encode(held_out), callbacks, log)
+    merge_lora(model)
+    after = normalize(model, tokenizer, norm)
+    metrics = {**choice_metrics(rewards, best), "train_labels": len(train),
+               "loss_type": r.loss, "normalization": {"before": before, "after": after, "samples": len(norm)},
+               "backbone": r.backbone or config.model.name, "task": config.task.name}
+    _save_atomically(model, tokenizer, final, metrics)
+    shutil.rmtree(config.run_dir / "reward_model.checkpoints", ignore_errors=True)
+    return metrics
+
+
+def _train_all_weights(config, model, tokenizer, train: list[dict], held_out: list[dict], callbacks, log):
+    """The paper's way: every weight trained by the Trainer; returns held-out (rewards, chosen)."""
+    collator = lambda f: collate(f, tokenizer.pad_token_id)
     checkpoints = config.run_dir / "reward_model.checkpoints"
-    trainer = BestOfNTrainer(model=model, args=training_arguments(config, checkpoints), train_dataset=encode(train),
-                             eval_dataset=encode(held_out), data_collator=lambda f: collate(f, tokenizer.pad_token_id),
+    trainer = BestOfNTrainer(model=model, args=training_arguments(config, checkpoints), train_dataset=ChoiceDataset(train),
+                             eval_dataset=ChoiceDataset(held_out), data_collator=collator,
                              compute_metrics=compute_metrics, callbacks=callbacks)
     resume = last_complete_checkpoint(checkpoints)
     if resume:
@@ -115,15 +131,19 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     trainer.train(resume_from_checkpoint=resume)
     # Held-out figures of the model as trained: re-normalising rescales the rewards, which would
     # change the loss and calibration (not the accuracies) without the model having learned anything.
-    prediction = trainer.predict(encode(held_out))
-    merge_lora(model)
-    after = normalize(model, tokenizer, norm)
-    metrics = {**choice_metrics(prediction.predictions, prediction.label_ids), "train_labels": len(train),
-               "loss_type": r.loss, "normalization": {"before": before, "after": after, "samples": len(norm)},
-               "backbone": r.backbone or config.model.name, "task": config.task.name}
-    _save_atomically(model, tokenizer, final, metrics)
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    return metrics
+    prediction = trainer.predict(ChoiceDataset(held_out))
+    return prediction.predictions, prediction.label_ids
+
+
+def _fit_head_alone(config, model, tokenizer, train: list[dict], held_out: list[dict], callbacks, log):
+    """The head fitted on the frozen backbone's features (seconds, no checkpoints needed)."""
+    collator = lambda f: collate(f, tokenizer.pad_token_id)
+    head = model.score.linear
+    features, best = label_features(model, train, collator, config.reward.batch_size)
+    loss = fit_head(head, features, best, config.reward.head_l2)
+    log(f"reward head fitted on {len(train)} labels' frozen features: training loss {loss:.3f}")
+    held_features, held_best = label_features(model, held_out, collator, config.reward.batch_size)
+    return model.score(held_features).squeeze(-1), held_best
 
 
 def _save_atomically(model, tokenizer, final: Path, metrics: dict) -> None:

@@ -11,7 +11,7 @@ from transformers import Trainer
 
 from reward.loss import best_of_n_accuracy, best_of_n_loss, calibration_error, implied_pair_accuracy
 from reward.data import full_sequences
-from reward.model import backbone, last_token_index, sequence_rewards
+from reward.model import backbone, pool, sequence_features
 
 
 class ChoiceDataset(torch.utils.data.Dataset):
@@ -26,7 +26,12 @@ class ChoiceDataset(torch.utils.data.Dataset):
 
 
 def batch_rewards(model, inputs: dict) -> torch.Tensor:
-    """(batch, n) rewards of the n samples of each label.
+    """(batch, n) rewards of the n samples of each label."""
+    return model.score(batch_features(model, inputs)).squeeze(-1)
+
+
+def batch_features(model, inputs: dict) -> torch.Tensor:
+    """(batch, n, d): the pooled hidden state the head reads, for the n samples of each label.
 
     The query is run once per label and its keys and values are shared by the n samples, which
     then run on top of it: 4 x 88 tokens per label become 64 + 4 x 24 at the paper's lengths, and
@@ -36,8 +41,8 @@ def batch_rewards(model, inputs: dict) -> torch.Tensor:
     no_prefix = inputs["prefix_ids"].shape[1] == 0 or bool((inputs["prefix_mask"].sum(1) == 0).any())
     if no_prefix or getattr(model, "is_activation_checkpointing", False):
         # A label with no shared prefix, or checkpointing (which turns the cache off): one full forward.
-        ids, mask = full_sequences(inputs)
-        return sequence_rewards(model, ids, mask).view(b, n)
+        ids, mask, response = full_sequences(inputs)
+        return sequence_features(model, ids, mask, response).view(b, n, -1)
     trunk = backbone(model)
     prefix_mask = inputs["prefix_mask"]
     prefix = trunk(input_ids=inputs["prefix_ids"], attention_mask=prefix_mask,
@@ -50,9 +55,7 @@ def batch_rewards(model, inputs: dict) -> torch.Tensor:
                    attention_mask=torch.cat([prefix_mask.repeat_interleave(n, dim=0), suffix_mask], dim=1),
                    position_ids=start + (suffix_mask.cumsum(1) - 1).clamp(min=0), past_key_values=cache,
                    use_cache=True).last_hidden_state
-    last = last_token_index(suffix_mask)
-    picked = hidden[torch.arange(b * n, device=hidden.device), last]
-    return model.score(picked).squeeze(-1).view(b, n)
+    return pool(model, hidden, suffix_mask, inputs["response_mask"].view(b * n, suffix_length)).view(b, n, -1)
 
 
 class BestOfNTrainer(Trainer):

@@ -116,6 +116,19 @@ class RewardSettings(TrainingOptions):
     loss: Literal["best_of_n", "pairwise"] = option(
         "best_of_n", help="best_of_n: softmax cross-entropy over each label's samples (the paper); pairwise: Bradley-Terry on the implied pairs."
     )
+    pooling: Literal["last", "mean"] = option(
+        "last", help="Where the scalar head reads: last: the last token (the paper); mean: the mean over the response's tokens "
+                     "(generalises from far fewer labels: see bench/reward_pooling.py)."
+    )
+    train_backbone: bool = option(
+        True, help="true: train every weight (the paper); false: fit the head alone on the frozen backbone's features, "
+                   "to convergence (seconds; far better from a few hundred labels: see bench/reward_pooling.py)."
+    )
+    backbone_layers: Optional[int] = option(
+        None, help="Keep only the backbone's first N blocks (unset: all). A middle layer's features can serve a frozen "
+                   "backbone better than the last, and the reward model then runs faster in PPO."
+    )
+    head_l2: float = option(1.0, help="With train_backbone: false, the L2 penalty on the head's weights (on standardised features).")
     learning_rate: float = option(5e-5, help="Peak learning rate, decayed linearly to 0 (the paper: 5e-5 for books).")
     batch_size: int = option(8, help="Labels per device per step (each label is n sequences).")
     gradient_accumulation_steps: int = option(4, help="Steps accumulated per update (effective batch = batch_size x this x devices).")
@@ -135,6 +148,12 @@ class RewardSettings(TrainingOptions):
             yield "normalize_samples", f"must be at least 2, got {self.normalize_samples}"
         if self.labels is not None and not expand_path(self.labels).is_file():
             yield "labels", f"no such file: {self.labels}"
+        if self.backbone_layers is not None and self.backbone_layers < 1:
+            yield "backbone_layers", f"must be at least 1 (or unset for all), got {self.backbone_layers}"
+        if self.head_l2 < 0:
+            yield "head_l2", f"must be 0 or positive, got {self.head_l2}"
+        if not self.train_backbone and self.lora_r:
+            yield "lora_r", "LoRA adapts the backbone, which train_backbone: false freezes: set one of them"
 
 
 @dataclass

@@ -59,7 +59,8 @@ def score_responses(reward_model, queries: torch.Tensor, cut: torch.Tensor, foun
     """(normalised scores with the penalty applied, raw head outputs) of query + cut response."""
     ids = torch.cat([queries, cut], dim=1)
     mask = ids != pad_token_id
-    scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long()).float()
+    response = torch.cat([torch.zeros_like(queries, dtype=torch.bool), cut != pad_token_id], dim=1)
+    scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long(), response).float()
     raw = reward_model.score.unnormalize(scores)
     if penalty_reward is None:
         return scores, raw

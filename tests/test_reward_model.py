@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from reward.model import (HEAD_FILE, build_reward_model, last_token_index, load_reward_model, save_reward_model,
+from reward.model import (HEAD_FILE, NormalizedScore, build_reward_model, last_token_index, load_reward_model, save_reward_model,
                           sequence_rewards)
 from reward.normalize import normalize, raw_rewards
 from rlhf.errors import RLHFError
@@ -72,6 +72,29 @@ def test_save_and_load_give_identical_rewards(reward_model, tmp_path):
         after = sequence_rewards(loaded, batch["input_ids"], batch["attention_mask"])
     assert torch.allclose(before, after, atol=1e-6)
     assert loaded_tokenizer.pad_token_id == tokenizer.pad_token_id
+
+
+def test_mean_pooling_averages_the_response_only_and_survives_a_save(reward_model, tmp_path):
+    model, tokenizer = reward_model
+    model.score.pooling = "mean"
+    ids = torch.tensor([[11, 12, 13, 14, 15]])
+    mask, response = torch.ones_like(ids), torch.tensor([[0, 0, 1, 1, 1]])
+    with torch.no_grad():
+        hidden = model.base_model(input_ids=ids).last_hidden_state[0, 2:].mean(0)
+        pooled = sequence_rewards(model, ids, mask, response)
+        assert pooled.item() == pytest.approx(model.score(hidden).item(), abs=1e-5)
+        with pytest.raises(RLHFError, match="which tokens are the response"):
+            sequence_rewards(model, ids, mask)
+    save_reward_model(model, tokenizer, tmp_path / "rm")
+    loaded, _ = load_reward_model(tmp_path / "rm")
+    assert loaded.score.pooling == "mean"
+    with torch.no_grad():
+        assert sequence_rewards(loaded, ids, mask, response).item() == pytest.approx(pooled.item(), abs=1e-5)
+
+
+def test_an_unknown_pooling_is_refused():
+    with pytest.raises(RLHFError, match="unknown reward pooling 'max'"):
+        NormalizedScore(torch.nn.Linear(4, 1), pooling="max")
 
 
 def test_a_directory_without_normalisation_is_refused(reward_model, tmp_path):

@@ -115,7 +115,9 @@ def polarity_sentences(shared_data):
         return read("rt-polarity.pos"), read("rt-polarity.neg")
 
 
-def test_a_learnable_preference_on_real_prompts_is_learned_far_above_chance(tmp_path, shared_data):
+@pytest.mark.parametrize("how", [(), (("reward.train_backbone", False), ("reward.pooling", "mean"), ("reward.head_l2", 0.01))],
+                         ids=["all-weights", "head-on-frozen-mean"])
+def test_a_learnable_preference_on_real_prompts_is_learned_far_above_chance(tmp_path, shared_data, how):
     """Austen excerpts as queries, real review sentences as continuations, VADER as the labeler."""
     from rlhf.prompts import PromptSource, load_prompts
     from rlhf.simulated_labelers import simulate
@@ -124,7 +126,7 @@ def test_a_learnable_preference_on_real_prompts_is_learned_far_above_chance(tmp_
     model_dir = save_tiny_model(tmp_path / "tiny", "gpt2", vocab_size=2048)  # sentiment words as single tokens
     config = make_config(tmp_path, model_dir, ("reward.learning_rate", 3e-3), ("reward.epochs", 2.0),
                          ("reward.batch_size", 8), ("reward.normalize_samples", 64),
-                         ("task.query_length", 16), ("task.response_length", 48))
+                         ("task.query_length", 16), ("task.response_length", 48), *how)
     pos, neg = polarity_sentences(shared_data)
     count = lambda texts: [len(t.split()) for t in texts]
     excerpts, _ = load_prompts(PromptSource(path=str(shared_data / "stories" / "austen" / "emma.txt")), ["text"], [], count, 40)
@@ -138,7 +140,9 @@ def test_a_learnable_preference_on_real_prompts_is_learned_far_above_chance(tmp_
         store.add_batch(r["id"], [" " + s for s in samples], policy=config.model.name)
     assert simulate(store, "sentiment", task=config.task, temperature=0.05, progress=False) == 1200
     metrics = train_reward(config, store, log=lambda m: None)
-    # Measured 44% (chance 25%) on 244 held-out labels; 35% is over 3 standard errors above chance.
+    # Measured 44% (chance 25%) on 244 held-out labels, 39% for the head alone (a random tiny model's
+    # features are poor; on SmolLM2's the head alone wins: bench/reward_pooling.py); 35% is over 3
+    # standard errors above chance.
     assert metrics["labels"] > 150 and metrics["best_of_n_accuracy"] > 0.35 and metrics["pairwise_accuracy"] > 0.6, metrics
 
 
@@ -166,3 +170,31 @@ def test_lora_with_checkpointing_trains_adapters_and_the_head_and_saves_a_plain_
     trunk = model.model.state_dict()
     assert any(not torch.equal(trunk[k], original[k]) for k in original if "proj" in k)  # adapters merged in
     assert all(torch.equal(trunk[k], original[k]) for k in original if "norm" in k)  # the rest left frozen
+
+
+def test_a_head_fitted_on_a_frozen_cut_backbone_leaves_the_trunk_as_it_was(tmp_path, tiny_llama):
+    from transformers import AutoModel
+
+    from reward.model import load_reward_model
+    from reward.normalize import rewards
+
+    config = make_config(tmp_path, tiny_llama, ("reward.train_backbone", False), ("reward.pooling", "mean"),
+                         ("reward.backbone_layers", 1))
+    messages = []
+    metrics = train_reward(config, small_store(config, n=40), log=messages.append)
+    assert any("fitted on" in m for m in messages) and metrics["train_labels"] > 0
+    assert not (config.run_dir / "reward_model.checkpoints").exists()
+    model, tokenizer = load_reward_model(config.run_dir / "reward_model")
+    assert model.score.pooling == "mean" and model.config.num_hidden_layers == 1
+    original = AutoModel.from_pretrained(tiny_llama).state_dict()
+    trunk = model.model.state_dict()
+    assert set(trunk) < set(original) and all(torch.equal(trunk[k], original[k]) for k in trunk)
+    normalised = rewards(model, tokenizer, [(f"Story {i} begins.", f" It was {w}.") for i, w in enumerate(WORDS)])
+    assert normalised.std() > 0
+
+
+def test_more_backbone_layers_than_the_model_has_is_refused(tmp_path, tiny_llama):
+    config = make_config(tmp_path, tiny_llama, ("reward.backbone_layers", 99))
+    with pytest.raises(RLHFError, match="backbone_layers is 99, but .* has only 2 layers"):
+        train_reward(config, small_store(config, n=8), log=lambda m: None)
+    assert not (config.run_dir / "reward_model").exists()

@@ -52,6 +52,18 @@ def test_scores_read_the_cut_response_and_the_penalty_replaces_a_missing_stop(re
     assert unpenalized[1].item() == pytest.approx(second.item(), abs=1e-4)  # no penalty: scored as sampled
 
 
+def test_a_mean_pooled_reward_reads_the_cut_response_only(reward_model):
+    model, tokenizer = reward_model
+    model.score.pooling = "mean"
+    pad = tokenizer.pad_token_id
+    queries, cut = torch.tensor([[pad, 5, 6]]), torch.tensor([[11, 12, pad]])
+    with torch.no_grad():
+        scores, _ = score_responses(model, queries, cut, torch.tensor([True]), pad, penalty_reward=None)
+        alone = sequence_rewards(model, torch.tensor([[5, 6, 11, 12]]), torch.ones(1, 4, dtype=torch.long),
+                                 torch.tensor([[0, 0, 1, 1]]))
+    assert scores.item() == pytest.approx(alone.item(), abs=1e-4)
+
+
 def test_collect_masks_everything_past_the_cut(tiny_gpt2, reward_model):
     from transformers import AutoModelForCausalLM
 

@@ -1,0 +1,55 @@
+"""The scalar head fitted alone on a frozen backbone (`reward.train_backbone: false`).
+
+With a hundred labels, fine-tuning 135M weights for one epoch barely moves the randomly
+initialised head and the reward does not track the labeler (held-out best-of-4 accuracy at
+chance). A linear head on the frozen backbone's mean-pooled response features, fitted to
+convergence with an L2 penalty, does (measured in `bench/reward_pooling.py`). The features are
+computed once; the fit is a full-batch L-BFGS over standardised features, folded back into the
+head's plain weights so the saved model is an ordinary reward model.
+"""
+
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+from reward.loss import best_of_n_loss
+from reward.trainer import batch_features
+
+
+@torch.no_grad()
+def label_features(model, features: list[dict], collate, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(labels, n, d) pooled features of each label's samples, and (labels,) chosen indices."""
+    model.eval()
+    device = next(model.parameters()).device
+    out, best = [], []
+    for start in tqdm(range(0, len(features), batch_size), desc="reward features", unit="batch"):
+        batch = {k: v.to(device) for k, v in collate(features[start : start + batch_size]).items()}
+        out.append(batch_features(model, batch).float().cpu())
+        best.append(batch["best"].cpu())
+    return torch.cat(out), torch.cat(best)
+
+
+def fit_head(linear: torch.nn.Linear, features: torch.Tensor, best: torch.Tensor, l2: float, max_iter: int = 500) -> float:
+    """Set `linear` to the L2-penalised best-of-n fit on these features; returns the training loss.
+
+    The penalty is on the weights of standardised features, so one `l2` suits any backbone's scale.
+    """
+    flat = features.reshape(-1, features.shape[-1])
+    mean, std = flat.mean(0), flat.std(0).clamp(min=1e-6)
+    x = (features - mean) / std
+    w = torch.zeros(features.shape[-1], requires_grad=True)
+    optimizer = torch.optim.LBFGS([w], max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = best_of_n_loss(x @ w, best) + l2 * w.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        linear.weight.copy_((w / std).to(linear.weight)[None])
+        if linear.bias is not None:  # a constant: the normalisation that follows sets the offset
+            linear.bias.fill_(-(w * mean / std).sum().item())
+        return best_of_n_loss(x @ w, best).item()

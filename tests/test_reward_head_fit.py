@@ -1,0 +1,35 @@
+import pytest
+import torch
+
+from reward.head_fit import fit_head
+
+
+def choices_along(direction: torch.Tensor, labels: int, n: int = 4, seed: int = 0):
+    """Features whose chosen sample is the one furthest along `direction`, with scales that differ by dimension."""
+    generator = torch.Generator().manual_seed(seed)
+    scale = torch.logspace(-2, 2, direction.shape[0])  # one dimension 10,000x another, as LLM activations are
+    features = torch.randn(labels, n, direction.shape[0], generator=generator) * scale + 3.0
+    best = (features @ direction).argmax(1)
+    return features, best
+
+
+def test_the_fitted_head_ranks_held_out_choices_by_the_hidden_direction():
+    direction = torch.zeros(16)
+    direction[[0, 5, 12]] = torch.tensor([40.0, -1.0, 0.02])  # weights that offset the scales: every dimension counts
+    features, best = choices_along(direction, 300)
+    head = torch.nn.Linear(16, 1, bias=False)
+    loss = fit_head(head, features[:200], best[:200], l2=1e-3)
+    held = head(features[200:]).squeeze(-1)
+    assert loss < 0.5 and (held.argmax(1) == best[200:]).float().mean() > 0.85
+
+
+def test_the_penalty_shrinks_the_weights_and_the_bias_absorbs_the_mean():
+    direction = torch.zeros(8)
+    direction[2] = 1.0
+    features, best = choices_along(direction, 100)
+    loose, tight = torch.nn.Linear(8, 1), torch.nn.Linear(8, 1)
+    fit_head(loose, features, best, l2=1e-3)
+    fit_head(tight, features, best, l2=10.0)
+    assert tight.weight.norm() < loose.weight.norm() / 5
+    centred = loose(features.mean((0, 1), keepdim=True)).item()  # standardised features: the mean scores 0
+    assert centred == pytest.approx(0.0, abs=1e-3)
