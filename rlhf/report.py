@@ -118,6 +118,8 @@ def load_run(path: str | Path) -> Run:
     """A run directory's artifacts; RLHFError when `path` is not a run directory."""
     import yaml
 
+    from rlhf.config_loader import load_yaml
+
     path = Path(path)
     if path.name == "config.yaml" and path.is_file():  # `--config runs/x/config.yaml` habits
         path = path.parent
@@ -125,7 +127,7 @@ def load_run(path: str | Path) -> Run:
         why = "does not exist" if not path.exists() else "has no config.yaml"
         raise RLHFError(f"{path} is not a run directory ({why}); give runs/<name> of a run the other commands made")
     try:
-        config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")) or {}
+        config = load_yaml((path / "config.yaml").read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise DataError(f"{path / 'config.yaml'} is not valid YAML: {exc}") from exc
     if not isinstance(config, dict):

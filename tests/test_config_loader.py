@@ -73,9 +73,17 @@ def test_set_dotted_refuses_to_descend_into_a_scalar():
 
 @pytest.mark.parametrize("text, expected", [("a=1", ("a", 1)), ("a.b=0.5", ("a.b", 0.5)), ("a=true", ("a", True)),
                                             ("a=null", ("a", None)), ("a=[x, y]", ("a", ["x", "y"])),
-                                            ("a=hello world", ("a", "hello world")), ("a=", ("a", ""))])
+                                            ("a=hello world", ("a", "hello world")), ("a=", ("a", "")),
+                                            ("a=1e-4", ("a", 1e-4)), ("a=-2E5", ("a", -2e5)), ("a=1e", ("a", "1e"))])
 def test_overrides_read_values_as_yaml(text, expected):
     assert parse_override(text) == expected
+
+
+def test_exponents_without_a_dot_are_floats_in_files_too(tmp_path):
+    """PyYAML reads `1e-4` as a string (YAML 1.1 wants `1.0e-4`); a learning rate written so must still load."""
+    path = tmp_path / "c.yaml"
+    path.write_text("inner:\n  rate: 3e-5\n")
+    assert from_dict(Outer, read_yaml(path)).inner.rate == 3e-5
 
 
 def test_override_without_equals_is_a_config_error():
