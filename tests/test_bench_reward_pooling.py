@@ -1,0 +1,19 @@
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+spec = importlib.util.spec_from_file_location("reward_pooling", Path(__file__).parents[1] / "bench" / "reward_pooling.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def test_agreement_compares_only_same_prompt_pairs_the_labeler_tells_apart():
+    pairs = [("q", " a"), ("q", " b"), ("q", " c"), ("r", " d"), ("r", " e"), ("r", " e")]
+    prompts = ["q", "q", "q", "r", "r", "r"]
+    scores = [0.0, 0.5, 0.5, 0.1, 0.9, 0.9]
+    rewards = [1.0, 2.0, 0.0, 3.0, 1.0, 1.0]
+    rho, alike, compared = bench.agreement(rewards, scores, prompts, pairs)
+    # q: (a,b) ordered alike, (a,c) not, (b,c) tied by the labeler; r: (d,e) twice, both reversed; (e,e) identical text
+    assert compared == 4 and alike == pytest.approx(1 / 4)
+    assert -1 <= rho <= 1
