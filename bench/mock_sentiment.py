@@ -50,7 +50,8 @@ def overrides_for(args, budget: int) -> list[tuple[str, object]]:
     if args.quick:
         pairs += [("task.query_length", 16), ("task.response_length", 8), ("task.truncate_after", 2),
                   ("policy.batch_size", 4), ("policy.total_episodes", 8), ("reward.normalize_samples", 8),
-                  ("evaluation.num_queries", 8), ("evaluation.samples_per_query", 2), ("task.truncate_field", "text")]
+                  ("evaluation.num_queries", 8), ("evaluation.samples_per_query", 2), ("task.truncate_field", "text"),
+                  ("reward.backbone_layers", 1)]  # the tiny model has 2 layers
     return pairs
 
 

@@ -22,6 +22,7 @@ def test_the_quick_start_config_runs_the_whole_loop(tmp_path, tiny_llama, cli):
     small = ["--model.name", str(tiny_llama), "--output_dir", str(tmp_path / "runs"), "--task.query_length", "16",
              "--task.response_length", "8", "--task.truncate_after", "2", "--task.truncate_field", "text",
              "--labeling.num_queries", "12", "--reward.normalize_samples", "8", "--reward.eval_fraction", "0.25",
+             "--reward.backbone_layers", "1",
              "--policy.total_episodes", "8", "--policy.batch_size", "4", "--policy.ppo_epochs", "1",
              "--evaluation.num_queries", "4", "--evaluation.samples_per_query", "2"]
     code, _, err = cli("run", "--config", str(quickstart), *small)
