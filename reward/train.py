@@ -143,7 +143,8 @@ def _fit_head_alone(config, model, tokenizer, train: list[dict], held_out: list[
     loss = fit_head(head, features, best, config.reward.head_l2)
     log(f"reward head fitted on {len(train)} labels' frozen features: training loss {loss:.3f}")
     held_features, held_best = label_features(model, held_out, collator, config.reward.batch_size)
-    return model.score(held_features).squeeze(-1), held_best
+    with torch.no_grad():
+        return model.score(held_features).squeeze(-1), held_best
 
 
 def _save_atomically(model, tokenizer, final: Path, metrics: dict) -> None:
