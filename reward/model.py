@@ -72,11 +72,13 @@ def scalar_head_model(location: str, tokenizer, dtype: torch.dtype = torch.float
     head, sized for the tokenizer's pad token."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    depth = {} if num_layers is None else {"num_hidden_layers": num_layers}
-    available = getattr(AutoConfig.from_pretrained(location), "num_hidden_layers", None)
-    if num_layers is not None and available is not None and num_layers > available:
-        raise RLHFError(f"reward.backbone_layers is {num_layers}, but {location} has only {available} layers: "
-                        f"use at most {available}, or unset it for all")
+    depth = {}
+    if num_layers is not None:
+        available = getattr(AutoConfig.from_pretrained(location), "num_hidden_layers", None)
+        if available is not None and num_layers > available:
+            raise RLHFError(f"reward.backbone_layers is {num_layers}, but {location} has only {available} layers: "
+                            f"use at most {available}, or unset it for all")
+        depth = {"num_hidden_layers": num_layers}
     model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype, **depth)
     if model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer), mean_resizing=True)

@@ -107,7 +107,8 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
 
     encode = lambda cs: [encode_choice(tokenizer, c, config.task.query_length, config.task.response_length) for c in cs]
     fit = _train_all_weights if r.train_backbone else _fit_head_alone
-    rewards, best = fit(config, model, tokenizer, encode(train), encode(held_out), callbacks, log)
+    collator = lambda f: collate(f, tokenizer.pad_token_id)
+    rewards, best = fit(config, model, collator, encode(train), encode(held_out), callbacks, log)
     merge_lora(model)
     after = normalize(model, tokenizer, norm)
     metrics = {**choice_metrics(rewards, best), "train_labels": len(train),
@@ -118,9 +119,8 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     return metrics
 
 
-def _train_all_weights(config, model, tokenizer, train: list[dict], held_out: list[dict], callbacks, log):
+def _train_all_weights(config, model, collator, train: list[dict], held_out: list[dict], callbacks, log):
     """The paper's way: every weight trained by the Trainer; returns held-out (rewards, chosen)."""
-    collator = lambda f: collate(f, tokenizer.pad_token_id)
     checkpoints = config.run_dir / "reward_model.checkpoints"
     trainer = BestOfNTrainer(model=model, args=training_arguments(config, checkpoints), train_dataset=ChoiceDataset(train),
                              eval_dataset=ChoiceDataset(held_out), data_collator=collator,
@@ -135,9 +135,8 @@ def _train_all_weights(config, model, tokenizer, train: list[dict], held_out: li
     return prediction.predictions, prediction.label_ids
 
 
-def _fit_head_alone(config, model, tokenizer, train: list[dict], held_out: list[dict], callbacks, log):
+def _fit_head_alone(config, model, collator, train: list[dict], held_out: list[dict], callbacks, log):
     """The head fitted on the frozen backbone's features (seconds, no checkpoints needed)."""
-    collator = lambda f: collate(f, tokenizer.pad_token_id)
     head = model.score.linear
     features, best = label_features(model, train, collator, config.reward.batch_size)
     loss = fit_head(head, features, best, config.reward.head_l2)
