@@ -9,6 +9,8 @@ Opening a store brings its schema to the newest migration (`rlhf/migrations`). L
 from __future__ import annotations
 
 import random
+import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -385,10 +387,28 @@ class LabelStore:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # let the "begin" listener issue BEGIN itself
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")  # wait for a concurrent writer instead of failing
+    cursor.execute("PRAGMA foreign_keys=ON")
+    _enable_wal(cursor)
     cursor.close()
+
+
+def _enable_wal(cursor, wait_s: float = 10.0) -> None:
+    """Switch a database to WAL once; it stays WAL on disk, so later connections only read the mode.
+
+    SQLite does not call the busy handler when the switch meets another connection's lock, so
+    several connections opening a new database at once (the app's threads, a trainer) get
+    "database is locked" at once; retry for as long as busy_timeout would have waited.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:  # an in-memory database answers "memory" and stays so: any answer ends the loop
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 _PG_STORE_LOCK = 0x726C6873  # pg_advisory_xact_lock key of the store's transactions ('rlhs')
