@@ -67,9 +67,10 @@ def evaluation_samples(run: Path, kind: str) -> tuple[list[tuple[str, str]], lis
 
 
 def ranks(values):
-    import numpy as np
+    """Average ranks, so ties (VADER scores many neutral samples exactly 0) do not take their file order."""
+    import pandas as pd
 
-    return np.argsort(np.argsort(values, kind="stable"), kind="stable")
+    return pd.Series(values, dtype=float).rank().to_numpy()
 
 
 def agreement(rewards, scores, prompts, pairs) -> tuple[float, float, int]:

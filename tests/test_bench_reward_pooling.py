@@ -17,3 +17,11 @@ def test_agreement_compares_only_same_prompt_pairs_the_labeler_tells_apart():
     # q: (a,b) ordered alike, (a,c) not, (b,c) tied by the labeler; r: (d,e) twice, both reversed; (e,e) identical text
     assert compared == 4 and alike == pytest.approx(1 / 4)
     assert -1 <= rho <= 1
+
+
+def test_spearman_gives_tied_scores_their_average_rank():
+    # Labeler ties at 0 (first in the file) must not be ordered by file position: with average
+    # ranks, scores (1.5, 1.5, 3, 4) against rewards (1, 2, 3, 4) give a Pearson of 0.9487 on ranks.
+    pairs = [("q", f" {i}") for i in range(4)]
+    rho, _, _ = bench.agreement([1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.2, 0.7], ["q"] * 4, pairs)
+    assert rho == pytest.approx(0.9486833, abs=1e-6)
