@@ -394,7 +394,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _enable_wal(cursor, wait_s: float = 10.0) -> None:
-    """Switch a database to WAL once; it stays WAL on disk, so later connections only read the mode.
+    """Put a database in WAL mode; the mode is kept on disk, so for later connections it is a no-op.
 
     SQLite does not call the busy handler when the switch meets another connection's lock, so
     several connections opening a new database at once (the app's threads, a trainer) get
