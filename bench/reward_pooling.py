@@ -12,7 +12,7 @@ response), head-last / head-mean (the head alone on the frozen backbone), head-m
 the frozen first 23 layers; the quick start's choice). With --seeds N each variant is trained N
 times (head initialisation and data order) and the medians are printed.
 
-    make quickstart && python bench/reward_pooling.py --run runs/quickstart   # about 10 minutes on 2 cores
+    make quickstart && python bench/reward_pooling.py --run runs/quickstart   # about 13 minutes on 2 cores
 """
 
 from __future__ import annotations
