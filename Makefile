@@ -7,7 +7,7 @@ VENV ?= .venv
 CONSTRAINTS := $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints/cpu.txt)
 PIP := $(VENV)/bin/python -m pip
 
-.PHONY: install install-test quickstart test clean
+.PHONY: install install-test quickstart lint test clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ install-test: $(VENV)/bin/python
 quickstart: install
 	$(VENV)/bin/rlhf run --config configs/quickstart.yaml
 
-test: install-test
+# The layers and the one database API (import-linter), and the code rules (ruff): pyproject.toml.
+lint: install-test
+	$(VENV)/bin/ruff check rlhf reward labeling_app tests bench
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

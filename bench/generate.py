@@ -34,11 +34,12 @@ from rich.console import Console
 from rich.table import Table
 
 from rlhf import offline_models
-from rlhf.commands import queries_for
-from rlhf.config import load_config
+from rlhf.tasks.queries import queries_for
+from rlhf.config.run_config import load_config
 from rlhf.generation import SamplingSettings, generate
-from rlhf.models import ModelConfig, load_causal_lm, pick_device, pick_dtype, resolve
-from rlhf.tiny_models import save_tiny_model
+from rlhf.config.sections import ModelConfig
+from rlhf.models.loading import load_causal_lm, pick_device, pick_dtype, resolve
+from rlhf.models.tiny import save_tiny_model
 
 console = Console()
 

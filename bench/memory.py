@@ -57,7 +57,7 @@ logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # an optional CPU ker
 STAGES = ("sft", "reward", "policy")
 BATCH = {"sft": 8, "reward": 8, "policy": 16}  # each stage's default batch size
 # Imported once by the fork server, so each child starts in a fraction of a second instead of ~6 s.
-PRELOAD = ["__main__", "torch", "transformers", "peft", "datasets", "trl", "rlhf.sft", "reward.train", "rlhf.policy_train"]
+PRELOAD = ["__main__", "torch", "transformers", "peft", "datasets", "trl", "rlhf.sft.train", "reward.train", "rlhf.policy.train"]
 
 
 def parse_args(argv=None):
@@ -90,7 +90,7 @@ def options(stage: str, on_gpu: bool) -> dict[str, dict]:
 
 def stage_config(job):
     from bench.ppo import AUSTEN
-    from rlhf.config import load_config
+    from rlhf.config.run_config import load_config
 
     stage, work = job["stage"], Path(job["work"])  # one run directory per child: their checkpoint folders apart
     overrides = [("model.name", job["model"]), ("output_dir", str(work)), ("name", f"{stage}-{job['option']}")]
@@ -114,7 +114,8 @@ def reward_trainer(config, job):
     from reward.model import build_reward_model
     from reward.train import add_lora, training_arguments
     from reward.trainer import BestOfNTrainer, ChoiceDataset
-    from rlhf.models import load_tokenizer, resolve
+    from rlhf.models.loading import resolve
+    from rlhf.models.tokenizer import load_tokenizer
 
     r = config.reward
     r.check_runtime("reward", torch.cuda.is_available())
@@ -156,7 +157,7 @@ def measure(job) -> dict:
     if job["stage"] == "reward":
         trainer = reward_trainer(config, job)
     else:  # the trainers `rlhf sft` and `rlhf train-policy` train with
-        module = importlib.import_module("rlhf.sft" if job["stage"] == "sft" else "rlhf.policy_train")
+        module = importlib.import_module("rlhf.sft.train" if job["stage"] == "sft" else "rlhf.policy.train")
         trainer = module.build_trainer(config, log=lambda m: None)
     timer = clock(job["steps"] + 1)
     trainer.add_callback(timer)
@@ -178,7 +179,7 @@ def prepare(job) -> dict:
 
     work, model = Path(job["work"]), job["model"]
     if job["quick"]:
-        from rlhf.tiny_models import save_tiny_model
+        from rlhf.models.tiny import save_tiny_model
 
         model = str(save_tiny_model(work / "tiny", "llama"))
     if "policy" in job["stages"]:

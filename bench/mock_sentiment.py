@@ -56,7 +56,7 @@ def overrides_for(args, budget: int) -> list[tuple[str, object]]:
 
 
 def run_budget(args, budget: int) -> dict:
-    from rlhf.config import load_config
+    from rlhf.config.run_config import load_config
     from rlhf.pipeline import STAGE_FUNCTIONS, run_loop
 
     config = load_config(args.config, overrides_for(args, budget))
@@ -82,9 +82,9 @@ def _timed(fn, name, seconds):
 
 
 def figures(config, budget: int, seconds: dict, wall: float) -> dict:
-    reward = json.loads((config.run_dir / "reward_model" / "metrics.json").read_text())
-    policy = json.loads((config.run_dir / "policy" / "metrics.json").read_text())
-    metrics = json.loads((config.run_dir / "eval" / "metrics.json").read_text())
+    reward = json.loads((config.layout.reward_model / "metrics.json").read_text())
+    policy = json.loads((config.layout.policy / "metrics.json").read_text())
+    metrics = json.loads((config.layout.eval / "metrics.json").read_text())
     judge = f"simulated:{config.task.labeler}"
     rate = metrics["judges"][judge]["policy"]
     means = metrics["mean_scores"][judge]
@@ -116,7 +116,7 @@ def print_table(rows: list[dict]) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.quick:
-        from rlhf.tiny_models import save_tiny_model
+        from rlhf.models.tiny import save_tiny_model
 
         args.model = str(save_tiny_model(Path(args.workdir) / "tiny-llama", "llama"))
         args.budgets = [8, 16]

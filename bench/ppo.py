@@ -76,7 +76,7 @@ def matmul_peak_flops(size: int = 2048, repeats: int = 5) -> float:
 
 
 def bench_config(args, work: Path):
-    from rlhf.config import load_config
+    from rlhf.config.run_config import load_config
 
     return load_config(None, [
         ("model.name", args.model), ("output_dir", str(work)), ("name", "bench"), ("prompts.path", str(AUSTEN)),
@@ -89,7 +89,8 @@ def bench_config(args, work: Path):
 def prepare(args, work: Path) -> None:
     """An untrained reward model on the base model, saved where both methods read it."""
     from reward.model import build_reward_model, save_reward_model
-    from rlhf.models import add_pad_token, load_tokenizer, resolve
+    from rlhf.models.loading import resolve
+    from rlhf.models.tokenizer import add_pad_token, load_tokenizer
 
     location = resolve(args.model, log=lambda m: None)
     tokenizer = load_tokenizer(location, "right")
@@ -118,7 +119,7 @@ class UpdateClock:
 def run_ours(args, config, clock: UpdateClock):
     from transformers import TrainerCallback
 
-    from rlhf.policy_train import build_trainer
+    from rlhf.policy.train import build_trainer
 
     trainer = build_trainer(config, log=lambda m: None)
     loss = trainer._loss
@@ -141,12 +142,13 @@ def run_trl(args, config, clock: UpdateClock):
     from trl.experimental.ppo import ppo_trainer as trl_ppo
 
     from reward.model import load_reward_model
-    from rlhf.commands import load_model_for, queries_for
-    from rlhf.models import resolve
-    from rlhf.policy_train import separate_value_model
+    from rlhf.models.loading import load_model_for
+    from rlhf.tasks.queries import queries_for
+    from rlhf.models.loading import resolve
+    from rlhf.policy.train import separate_value_model
 
     policy, tokenizer = load_model_for(config)
-    reward_model, _ = load_reward_model(config.run_dir / "reward_model")
+    reward_model, _ = load_reward_model(config.layout.reward_model)
     queries = queries_for(config, tokenizer, "train")
     dataset = datasets.Dataset.from_dict({"input_ids": [q.input_ids for q in queries]})
     value_model = separate_value_model(resolve(config.model.name, log=lambda m: None), tokenizer)
@@ -269,7 +271,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.quick:
-            from rlhf.tiny_models import save_tiny_model
+            from rlhf.models.tiny import save_tiny_model
 
             args.model = str(save_tiny_model(work / "tiny", "llama"))
         prepare(args, work)

@@ -52,11 +52,12 @@ def parse_args(argv=None):
 def make_labels(args, work: Path) -> Path:
     """Sample, label with sim:sentiment, and write the encoded train/eval choices to JSON."""
     from reward.data import choices_from_store, encode_choice, split_by_query
-    from rlhf.commands import load_model_for, queries_for
-    from rlhf.config import load_config
-    from rlhf.label_store import LabelStore
-    from rlhf.sampling import sample_for_labeling
-    from rlhf.simulated_labelers import simulate
+    from rlhf.models.loading import load_model_for
+    from rlhf.tasks.queries import queries_for
+    from rlhf.config.run_config import load_config
+    from rlhf.labeling.store import LabelStore
+    from rlhf.labeling.batches import sample_for_labeling
+    from rlhf.labeling.simulated import simulate
 
     config = load_config(None, [("model.name", args.model), ("output_dir", str(work)), ("name", "bench"),
                                 ("prompts.path", str(AUSTEN)), ("generation.batch_size", 16)])
@@ -88,7 +89,8 @@ def train_child(args) -> dict:
     from reward.data import collate
     from reward.model import build_reward_model
     from reward.trainer import batch_rewards, choice_metrics
-    from rlhf.models import load_tokenizer, resolve
+    from rlhf.models.loading import resolve
+    from rlhf.models.tokenizer import load_tokenizer
 
     data = json.loads(Path(args.data).read_text())
     location = resolve(data["model"], log=lambda m: None)
@@ -196,7 +198,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
         if quick:
-            from rlhf.tiny_models import save_tiny_model
+            from rlhf.models.tiny import save_tiny_model
 
             args.model = str(save_tiny_model(work / "tiny", "gpt2", vocab_size=2048))
         data = work / "labels.json" if (work / "labels.json").is_file() else make_labels(args, work)

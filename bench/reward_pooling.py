@@ -52,7 +52,7 @@ def parse_args(argv=None):
 
 def evaluation_samples(run: Path, kind: str) -> tuple[list[tuple[str, str]], list[float], list[str]]:
     """(query, sample) pairs of the run's evaluation, the labeler's score of each, and each one's prompt id."""
-    from rlhf.simulated_labelers import scorer
+    from rlhf.labeling.simulated import scorer
 
     score = scorer(kind)
     pairs, scores, prompts = [], [], []
@@ -86,22 +86,22 @@ def agreement(rewards, scores, prompts, pairs) -> tuple[float, float, int]:
 
 def train_variant(run: Path, work: Path, name: str, seed: int) -> tuple[Path, float, dict]:
     from reward.train import train_reward
-    from rlhf.config import load_config
-    from rlhf.label_store import LabelStore
+    from rlhf.config.run_config import load_config
+    from rlhf.labeling.store import LabelStore
 
     overrides = [("output_dir", str(work)), ("name", f"{name}-{seed}"), ("seed", seed), *VARIANTS[name].items()]
     config = load_config(str(run / "config.yaml"), overrides)
     config.run_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(run / "labels.db", config.run_dir / "labels.db")
+    shutil.copy(run / "labels.db", config.layout.label_store)
     start = time.perf_counter()
     metrics = train_reward(config, LabelStore.for_run(config.run_dir), log=lambda m: None)
-    return config.run_dir / "reward_model", time.perf_counter() - start, metrics
+    return config.layout.reward_model, time.perf_counter() - start, metrics
 
 
 def measure(run: Path, work: Path, name: str, seed: int, samples) -> dict:
     from reward.model import load_reward_model
     from reward.normalize import rewards
-    from rlhf.config import load_config
+    from rlhf.config.run_config import load_config
 
     task = load_config(str(run / "config.yaml"), []).task
     model_dir, seconds, metrics = train_variant(run, work, name, seed)
@@ -116,7 +116,7 @@ def measure(run: Path, work: Path, name: str, seed: int, samples) -> dict:
 def main(argv=None):
     import torch
 
-    from rlhf.config import load_config
+    from rlhf.config.run_config import load_config
 
     args = parse_args(argv)
     torch.set_num_threads(max(torch.get_num_threads(), 1))

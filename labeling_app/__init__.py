@@ -1,0 +1,1 @@
+"""The Streamlit labeling app: sign-in, the labeling and Compare pages, the admins' dashboard."""

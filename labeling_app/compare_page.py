@@ -1,6 +1,6 @@
 """The Compare page: human pairwise evaluation. Two texts for one prompt side by side; which is better?
 
-The rows come from the store's comparisons (`rlhf.label_store`: `next_comparison` claims one for
+The rows come from the store's comparisons (`rlhf.labeling.store`: `next_comparison` claims one for
 this labeler, `judge_comparison` records a, b or tie). Which system wrote which text never reaches
 the page: the two texts are shown as Left and Right, in an order drawn per comparison from a hash
 of its id and query (so a rerun or a reload shows the same order, and nothing about the order is
@@ -24,7 +24,7 @@ import streamlit as st
 from labeling_app import auth, render
 from labeling_app.context import RunContext, run_context
 from rlhf.errors import RLHFError
-from rlhf.label_store import ComparisonProgress, Labeler
+from rlhf.labeling.store import ComparisonProgress, Labeler
 
 BOUNCE_SECONDS = 0.3
 # (button label, widget key, keyboard shortcut) per choice; the keys say left / right, never a / b.

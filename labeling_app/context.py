@@ -16,9 +16,10 @@ import streamlit as st
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from rlhf.config import Config, load_config, redact
+from rlhf.config.run_config import Config, load_config
+from rlhf.config.secrets import redact
 from rlhf.errors import RLHFError
-from rlhf.label_store import LabelStore
+from rlhf.labeling.store import LabelStore
 
 ENV = "RLHF_CONFIG"
 HOW_TO_START = (f"Start the app with `{ENV}=runs/<name>/config.yaml streamlit run labeling_app/app.py` "

@@ -1,7 +1,7 @@
 """The admins' dashboard: progress per labeler, agreement, position bias, time per label, evaluation, export.
 
-The figures come from `rlhf.label_stats` (the CLI reports the same ones), the human win rates from
-`rlhf.win_rates` and the runs' evaluation summaries from `rlhf.run_summaries`; this page only lays
+The figures come from `rlhf.labeling.stats` (the CLI reports the same ones), the human win rates from
+`rlhf.evaluation.win_rates` and the runs' evaluation summaries from `rlhf.evaluation.dashboard_rows`; this page only lays
 them out.
 """
 
@@ -12,13 +12,13 @@ import streamlit as st
 
 from labeling_app import auth, render
 from labeling_app.context import RunContext, run_context
-from rlhf import label_stats
+from rlhf.labeling import stats as label_stats
 from rlhf.errors import RLHFError
-from rlhf.run_summaries import comparison_rows, eval_summaries
-from rlhf.win_rates import comparison_win_rates
+from rlhf.evaluation.dashboard_rows import comparison_rows, eval_summaries
+from rlhf.evaluation.win_rates import comparison_win_rates
 
 BASELINE = "zero-shot"
-SIMULATED_PREFIX = "sim:"  # simulated labelers' names (rlhf.simulated_labelers): not people
+SIMULATED_PREFIX = "sim:"  # simulated labelers' names (rlhf.labeling.simulated): not people
 
 
 def render_page() -> None:
@@ -162,13 +162,13 @@ def _runs(run: RunContext) -> None:
 
 def _export(run: RunContext) -> None:
     st.subheader("Export")
-    out_dir = run.config.run_dir / "exports"
+    out_dir = run.config.layout.exports
     st.caption(f"Writes the labels (best-of-4 and pairwise) to `{out_dir}`.")
     if st.button("Export labels", key="export"):
         try:
-            from rlhf.label_export import export_labels  # imported here: the app runs without it
+            from rlhf.labeling.export import export_labels  # imported here: the app runs without it
         except ImportError:
-            st.error("Export is not available: this installation has no `rlhf.label_export`.")
+            st.error("Export is not available: this installation has no `rlhf.labeling.export`.")
             return
         try:
             written = export_labels(run.store, out_dir)

@@ -24,7 +24,7 @@ import streamlit as st
 from labeling_app import auth, render
 from labeling_app.context import RunContext, run_context
 from rlhf.errors import RLHFError
-from rlhf.label_store import Assignment, Labeler, Progress
+from rlhf.labeling.store import Assignment, Labeler, Progress
 
 SKIP_REASONS = ["Can't decide: equally good", "Can't decide: equally bad", "I don't understand the text", "Other"]
 FLAG_REASONS = ["Offensive or harmful", "Garbled or not a real prompt", "Personal information", "Other"]

@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 
 import yaml
 
-from rlhf.label_store import LabelStore, sqlite_url
+from rlhf.labeling.store import LabelStore, sqlite_url
 
 _OPENINGS = ["The rain had not stopped for three days when", "At the end of the lane stood a house that",
              "Nobody in the village remembered why", "She folded the letter twice and", "The train was late again, and"]

@@ -1,0 +1,1 @@
+"""The reward model: a backbone with a scalar head read at the response, its loss, normalisation and training."""

@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from rlhf.errors import RLHFError
+from rlhf.run.layout import REWARD_HEAD
 
-HEAD_FILE = "reward_head.json"
+HEAD_FILE = REWARD_HEAD
 POOLINGS = ("last", "mean")
 
 
@@ -155,7 +156,7 @@ def load_reward_model(location: str | Path, dtype: torch.dtype = torch.float32):
     """Model and tokenizer of a saved reward model; refuses a directory without normalisation."""
     from transformers import AutoModelForSequenceClassification
 
-    from rlhf.models import load_tokenizer
+    from rlhf.models.tokenizer import load_tokenizer
 
     location = Path(location)
     if not (location / "config.json").is_file():

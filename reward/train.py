@@ -16,12 +16,13 @@ from transformers import TrainingArguments
 
 from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, split_by_query
 from reward.head_fit import fit_head, label_features
-from reward.model import HEAD_FILE, backbone, build_reward_model, save_reward_model
+from reward.model import backbone, build_reward_model, save_reward_model
 from reward.normalize import normalize
 from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
 from rlhf.errors import RLHFError
-from rlhf.run_dir import last_complete_checkpoint, replace_dir
-from rlhf.training_options import linear_module_names
+from rlhf.run.checkpoints import last_complete_checkpoint
+from rlhf.run.files import replace_dir
+from rlhf.models.training import linear_module_names
 
 
 def to_pairs(choices: list[Choice]) -> list[Choice]:
@@ -41,7 +42,7 @@ def load_choices(config, store) -> list[Choice]:
 
 def normalization_pairs(store, config, choices: list[Choice]) -> list[tuple[str, str]]:
     """(query, sample) texts of the base policy: round-0 batches of the base model, else the labels' own samples."""
-    from rlhf.store_schema import BatchRow, QueryRow
+    from rlhf.labeling.schema import BatchRow, QueryRow
 
     limit = config.reward.normalize_samples
     pairs = []
@@ -85,11 +86,12 @@ def merge_lora(model) -> None:
 
 def train_reward(config, store, log=print, overwrite: bool = False, callbacks=None) -> dict:
     """Train, normalise before and after, evaluate on held-out queries, save; returns the metrics."""
-    from rlhf.models import load_tokenizer, resolve
+    from rlhf.models.loading import resolve
+    from rlhf.models.tokenizer import load_tokenizer
 
     r = config.reward
-    final = config.run_dir / "reward_model"
-    if (final / HEAD_FILE).exists() and not overwrite:
+    final = config.layout.reward_model
+    if config.layout.reward_done() and not overwrite:
         raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
     r.check_runtime("reward", torch.cuda.is_available())
     choices = load_choices(config, store)
@@ -115,13 +117,13 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
                "loss_type": r.loss, "normalization": {"before": before, "after": after, "samples": len(norm)},
                "backbone": r.backbone or config.model.name, "task": config.task.name}
     _save_atomically(model, tokenizer, final, metrics)
-    shutil.rmtree(config.run_dir / "reward_model.checkpoints", ignore_errors=True)
+    shutil.rmtree(config.layout.reward_checkpoints, ignore_errors=True)
     return metrics
 
 
 def _train_all_weights(config, model, collator, train: list[dict], held_out: list[dict], callbacks, log):
     """The paper's way: every weight trained by the Trainer; returns held-out (rewards, chosen)."""
-    checkpoints = config.run_dir / "reward_model.checkpoints"
+    checkpoints = config.layout.reward_checkpoints
     trainer = BestOfNTrainer(model=model, args=training_arguments(config, checkpoints), train_dataset=ChoiceDataset(train),
                              eval_dataset=ChoiceDataset(held_out), data_collator=collator,
                              compute_metrics=compute_metrics, callbacks=callbacks)

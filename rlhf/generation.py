@@ -15,8 +15,9 @@ import torch
 from tqdm.auto import tqdm
 from transformers import GenerationConfig
 
-from rlhf.queries import Query
-from rlhf.tasks import truncate_responses, truncation_token_ids
+from rlhf.config import Config
+from rlhf.tasks.queries import Query
+from rlhf.tasks.truncation import truncate_responses, truncation_token_ids
 
 
 @dataclass
@@ -99,3 +100,20 @@ def sample_tokens(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, 
         pad = responses.new_full((responses.shape[0], settings.max_new_tokens - responses.shape[1]), pad_token_id)
         responses = torch.cat([responses, pad], dim=1)
     return responses
+
+
+def sampling_settings(config: Config) -> SamplingSettings:
+    """The task's sampling settings, with the config's `generation` section's overrides."""
+    task, gen = config.task, config.generation
+    pick = lambda value, default: default if value is None else value
+    return SamplingSettings(
+        temperature=pick(gen.temperature, task.temperature),
+        top_k=pick(gen.top_k, task.top_k),
+        top_p=pick(gen.top_p, task.top_p),
+        max_new_tokens=pick(gen.max_new_tokens, task.response_length),
+        num_samples=gen.num_samples,
+        seed=config.seed,
+        batch_size=gen.batch_size,
+        truncate_token=task.truncate_token if gen.truncate else None,
+        truncate_after=task.truncate_after,
+    )

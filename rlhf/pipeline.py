@@ -15,32 +15,13 @@ zero-shot, supervised, RL and supervised + RL.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable
 
-from rlhf.config import DATABASE_URL_ENV, Config, config_yaml, url_password
-from rlhf.run_dir import write_config
+from rlhf.config import Config, write_run_config
+from rlhf.config.rounds import rl_only_config, round_config
+from rlhf.config.secrets import DATABASE_URL_ENV, url_password
 
 STAGES = ("sample", "label", "reward", "sft", "policy", "evaluate", "report")
-
-
-def round_config(config: Config, r: int) -> Config:
-    """Round r's config: round 0 is the config itself."""
-    if r == 0:
-        return config
-    previous = round_config(config, r - 1)
-    labeling = replace(config.labeling, policy=str(previous.run_dir / "policy"), round=r,
-                       database_url=config.database_url)
-    systems = {**config.evaluation.systems, f"round-{r - 1}": str(previous.run_dir / "policy")}
-    return replace(config, name=f"{config.name}-round{r}", labeling=labeling,
-                   evaluation=replace(config.evaluation, systems=systems))
-
-
-def rl_only_config(config: Config) -> Config:
-    """The config of the policy trained from the base model beside a supervised + RL one."""
-    policy = replace(config.policy, init_from=None, also_from_base=False,
-                     reward_model=config.policy.reward_model or str(config.run_dir / "reward_model"))
-    return replace(config, name=f"{config.name}-rl", policy=policy)
 
 
 def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...] = STAGES) -> bool:
@@ -48,7 +29,7 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
     for r in range(rounds):
         current = round_config(config, r)
         log(f"== round {r}: {current.run_dir}")
-        write_config(current.run_dir, config_yaml(current))
+        write_run_config(current)
         for stage in stages:
             if not STAGE_FUNCTIONS[stage](current, log):
                 return False
@@ -56,8 +37,8 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
 
 
 def sample_stage(config: Config, log) -> bool:
-    from rlhf.labeling_commands import open_store
-    from rlhf.sampling import policy_name, sample_round, sampled_query_ids
+    from rlhf.labeling.store import open_store
+    from rlhf.labeling.batches import policy_name, sample_round, sampled_query_ids
 
     store = open_store(config)
     done = len(sampled_query_ids(store, policy_name(config), config.labeling.round))
@@ -69,11 +50,11 @@ def sample_stage(config: Config, log) -> bool:
 
 
 def label_stage(config: Config, log) -> bool:
-    from rlhf.labeling_commands import open_store
+    from rlhf.labeling.store import open_store
 
     store = open_store(config)
     if config.labeling.simulator:
-        from rlhf.simulated_labelers import simulate
+        from rlhf.labeling.simulated import simulate
 
         n = simulate(store, config.labeling.simulator, task=config.task, temperature=config.labeling.simulate_temperature,
                      labelers_per_batch=config.labeling.labelers_per_batch, seed=config.seed + config.labeling.round)
@@ -83,7 +64,7 @@ def label_stage(config: Config, log) -> bool:
     if not unlabeled:
         log("label: every batch has a label")
         return True
-    config_path = config.run_dir / "config.yaml"
+    config_path = config.layout.config
     log(f"label: {unlabeled} batches of round {config.labeling.round} wait for human labels. Add labelers with "
         f"`rlhf labelers add NAME --config {config_path}`, start the app with `rlhf label --config {config_path}`, "
         f"and run `rlhf run` again once the labels are in (or set labeling.simulator to label with a simulated labeler)."
@@ -95,7 +76,7 @@ def label_stage(config: Config, log) -> bool:
 def _unlabeled_batches(store, round_: int) -> int:
     from sqlalchemy import func, select
 
-    from rlhf.store_schema import BatchRow, LabelRow
+    from rlhf.labeling.schema import BatchRow, LabelRow
 
     labeled = select(LabelRow.batch_id)
     with store.session() as s:
@@ -104,11 +85,10 @@ def _unlabeled_batches(store, round_: int) -> int:
 
 
 def reward_stage(config: Config, log) -> bool:
-    from reward.model import HEAD_FILE
     from reward.train import train_reward
-    from rlhf.labeling_commands import open_store
+    from rlhf.labeling.store import open_store
 
-    if (config.run_dir / "reward_model" / HEAD_FILE).is_file():
+    if config.layout.reward_done():
         log("reward: skipped, reward_model/ is trained")
         return True
     metrics = train_reward(config, None if config.reward.labels else open_store(config), log=log)
@@ -117,14 +97,14 @@ def reward_stage(config: Config, log) -> bool:
 
 
 def sft_stage(config: Config, log) -> bool:
-    from rlhf.sft import CHECKPOINTS, train_sft
+    from rlhf.sft.train import train_sft
 
     if config.policy.init_from != "sft" and "sft" not in config.evaluation.systems.values():
         return True  # nothing in this config uses a supervised model
-    if (config.run_dir / "sft" / "metrics.json").is_file():
+    if config.layout.sft_done():
         log("sft: skipped, sft/ is trained")
         return True
-    metrics = train_sft(config, log=log, resume=(config.run_dir / CHECKPOINTS).is_dir())
+    metrics = train_sft(config, log=log, resume=config.layout.sft_checkpoints.is_dir())
     log(f"sft: held-out loss {metrics['eval_loss_before']:.3f} -> {metrics['eval_loss']:.3f}")
     return True
 
@@ -133,19 +113,19 @@ def policy_stage(config: Config, log) -> bool:
     _train_policy_once(config, log, "policy")
     if config.policy.also_from_base:
         rl_only = rl_only_config(config)
-        write_config(rl_only.run_dir, config_yaml(rl_only))
+        write_run_config(rl_only)
         _train_policy_once(rl_only, log, f"policy ({rl_only.name}, from the base model)")
     return True
 
 
 def _train_policy_once(config: Config, log, label: str) -> None:
-    from rlhf.policy_train import CHECKPOINTS, train_policy
-    from rlhf.ppo_trainer import latest_checkpoint
+    from rlhf.policy.train import train_policy
+    from rlhf.policy.trainer import latest_checkpoint
 
-    if (config.run_dir / "policy" / "metrics.json").is_file():
-        log(f"{label}: skipped, {config.run_dir / 'policy'} is trained")
+    if config.layout.policy_done():
+        log(f"{label}: skipped, {config.layout.policy} is trained")
         return
-    checkpoints = config.run_dir / CHECKPOINTS
+    checkpoints = config.layout.policy_checkpoints
     resume = checkpoints.is_dir() and latest_checkpoint(checkpoints) is not None
     summary = train_policy(config, log=log, resume=resume)
     if summary.get("last"):
@@ -154,9 +134,9 @@ def _train_policy_once(config: Config, log, label: str) -> None:
 
 
 def evaluate_stage(config: Config, log) -> bool:
-    from rlhf.evaluate import evaluate, eval_dir
+    from rlhf.evaluation.evaluate import evaluate
 
-    if (eval_dir(config) / "metrics.json").is_file():
+    if config.layout.evaluation_done():
         log("evaluate: skipped, eval/metrics.json exists")
         return True
     metrics = evaluate(config, log=log)
@@ -167,7 +147,7 @@ def evaluate_stage(config: Config, log) -> bool:
 
 
 def report_stage(config: Config, log) -> bool:
-    from rlhf.report import write_report
+    from rlhf.report.write import write_report
 
     paths = write_report([config.run_dir], config.run_dir)
     log(f"report: {paths['report.html']}")

@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
-from rlhf.offline_models import cache_root
+from rlhf.models.offline import cache_root
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # The user's real model cache, read before any test points RLHF_CACHE elsewhere: the real offline
@@ -31,14 +31,14 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_gpt2(tmp_path_factory) -> Path:
-    from rlhf.tiny_models import save_tiny_model
+    from rlhf.models.tiny import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("tiny") / "gpt2", "gpt2")
 
 
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory) -> Path:
-    from rlhf.tiny_models import save_tiny_model
+    from rlhf.models.tiny import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("tiny") / "llama", "llama")
 
@@ -75,7 +75,7 @@ def store_url(request, tmp_path):
     """The URL of a new, empty label store: SQLite (run/labels.db under tmp_path), then a new
     PostgreSQL database made for this test through RLHF_TEST_POSTGRES_URL and dropped after it."""
     if request.param == "sqlite":
-        from rlhf.label_store import sqlite_url
+        from rlhf.labeling.store import sqlite_url
 
         (tmp_path / "run").mkdir(exist_ok=True)
         yield sqlite_url(tmp_path / "run" / "labels.db")

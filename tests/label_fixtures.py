@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rlhf.label_store import LabelStore, sqlite_url
+from rlhf.labeling.store import LabelStore, sqlite_url
 
 QUERIES = [
     {"id": "q0", "task": "tldr", "prompt": "Article: the council met.\n\nTL;DR:", "reference": "Council met.", "split": "train"},
@@ -38,7 +38,7 @@ def labeled_store(path: Path) -> LabelStore:
 def table_counts(store: LabelStore) -> dict:
     from sqlalchemy import func, select
 
-    from rlhf.store_schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow
+    from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow
 
     with store.session() as s:
         return {t.__tablename__: s.scalar(select(func.count()).select_from(t))

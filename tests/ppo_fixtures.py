@@ -7,8 +7,8 @@ import json
 import torch
 
 from reward.model import build_reward_model, save_reward_model
-from rlhf.config import load_config
-from rlhf.models import add_pad_token, load_tokenizer
+from rlhf.config.run_config import load_config
+from rlhf.models.tokenizer import add_pad_token, load_tokenizer
 
 
 def ppo_config(tmp_path, model_dir, *extra, name="ppo"):

@@ -64,10 +64,10 @@ def _import_good_labels(cli, monkeypatch):
 def _offline(cli, monkeypatch):
     import huggingface_hub.constants
 
-    import rlhf.models
+    import rlhf.models.loading
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(rlhf.models, "use_offline_mode_if_unreachable", lambda: False)
+    monkeypatch.setattr(rlhf.models.loading, "use_offline_mode_if_unreachable", lambda: False)
 
 
 def _short_password(cli, monkeypatch):

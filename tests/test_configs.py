@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rlhf.config import load_config
+from rlhf.config.run_config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))

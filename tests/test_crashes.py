@@ -20,10 +20,9 @@ import pytest
 from ppo_fixtures import ppo_config, save_untrained_reward_model, write_config
 from sqlalchemy import select, text
 
-from rlhf.label_store import LabelStore, sqlite_url
-from rlhf.policy_train import CHECKPOINTS
-from rlhf.ppo_trainer import latest_checkpoint
-from rlhf.store_schema import AssignmentRow, BatchRow, LabelRow
+from rlhf.labeling.store import LabelStore, sqlite_url
+from rlhf.policy.trainer import latest_checkpoint
+from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelRow
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ["bright", "warm", "cold", "dark", "glad", "sad", "kind", "cruel"]
@@ -77,7 +76,7 @@ def kill_when(proc: subprocess.Popen, ready, log: Path, timeout: float = 180) ->
 
 LABELER = textwrap.dedent("""
     import random, sys
-    from rlhf.label_store import LabelStore
+    from rlhf.labeling.store import LabelStore
     store, rng = LabelStore(sys.argv[1]), random.Random(int(sys.argv[3]))
     labeler = store.ensure_labeler(sys.argv[2]).id
     while True:
@@ -242,14 +241,14 @@ def test_ppo_killed_after_a_checkpoint_resumes_and_the_policy_appears_only_compl
     path = write_config(tmp_path, tiny_gpt2, total_episodes=64, save_steps=1, sample_every=1)
     config = ppo_config(tmp_path, tiny_gpt2, name="cli")
     save_untrained_reward_model(config, tiny_gpt2)
-    checkpoints, final = config.run_dir / CHECKPOINTS, config.run_dir / "policy"
+    checkpoints, final = config.layout.policy_checkpoints, config.run_dir / "policy"
     args = ["-m", "rlhf.cli", "train-policy", "--config", path]
 
     proc, log = start(args, tmp_path, "first.log")
     kill_when(proc, lambda: checkpoints.is_dir() and latest_checkpoint(checkpoints) is not None, log)
     assert latest_checkpoint(checkpoints) is not None and not final.exists()
 
-    script = KILL_BEFORE.format(module="rlhf.run_dir", function="replace_dir")
+    script = KILL_BEFORE.format(module="rlhf.run.files", function="replace_dir")
     code, output = finish(["-c", script, "train-policy", "--config", path, "--resume"], tmp_path, "second.log")
     assert code == -signal.SIGKILL, output[-3000:]
     assert resumed_from(output), output[-3000:]
@@ -270,7 +269,7 @@ def test_ppo_killed_after_a_checkpoint_resumes_and_the_policy_appears_only_compl
 
 
 def test_resuming_drops_the_samples_written_after_the_checkpoint_and_a_half_written_line(tmp_path):
-    from rlhf.ppo_trainer import trim_samples
+    from rlhf.policy.trainer import trim_samples
 
     path = tmp_path / "policy_samples.jsonl"
     rows = [json.dumps({"update": u, "query": "q", "response": "r", "score": 0.5}) for u in (1, 1, 2, 2, 3, 3)]
@@ -284,7 +283,7 @@ def test_overwriting_a_reward_model_never_leaves_half_of_one(tmp_path, tiny_gpt2
     """A crash while the old model is deleted (an `--overwrite` run's last step) leaves a whole model."""
     import reward.train
     from reward.model import build_reward_model
-    from rlhf.models import add_pad_token, load_tokenizer
+    from rlhf.models.tokenizer import add_pad_token, load_tokenizer
 
     tokenizer = load_tokenizer(str(tiny_gpt2), "right")
     add_pad_token(tokenizer)

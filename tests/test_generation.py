@@ -1,8 +1,9 @@
 import pytest
 
 from rlhf.generation import SamplingSettings, generate
-from rlhf.models import ModelConfig, load_causal_lm
-from rlhf.queries import Query, encode
+from rlhf.config.sections import ModelConfig
+from rlhf.models.loading import load_causal_lm
+from rlhf.tasks.queries import Query, encode
 
 
 @pytest.fixture(scope="module", params=["tiny_gpt2", "tiny_llama"])

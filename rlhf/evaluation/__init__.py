@@ -1,0 +1,1 @@
+"""Evaluation: systems against zero-shot on held-out queries, win rates, summary statistics, dashboard rows."""

@@ -1,0 +1,98 @@
+"""Sample batches for labelers: k continuations of each of N train queries, into the label store.
+
+Queries are drawn from the train split in a seeded random order. Those that already have a batch
+from the same policy and round are passed over, so a run that was cut off resumes where it
+stopped (each generation batch is stored as soon as it is sampled) and a second call adds N more.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+
+from sqlalchemy import select
+from tqdm.auto import tqdm
+
+from rlhf.config.run_config import Config
+from rlhf.config.secrets import mask_url
+from rlhf.generation import generate
+from rlhf.labeling.store import LabelStore
+from rlhf.tasks.queries import Query
+from rlhf.labeling.schema import BatchRow
+
+
+def policy_name(config: Config) -> str:
+    """How batches name their policy: the trained policy directory, else the base model."""
+    return config.labeling.policy or config.model.name
+
+
+def sampled_query_ids(store: LabelStore, policy: str, round: int) -> set[str]:
+    with store.session() as s:
+        stmt = select(BatchRow.query_id).where(BatchRow.policy == policy, BatchRow.round == round)
+        return set(s.scalars(stmt))
+
+
+def pick_queries(queries: list[Query], done: set[str], n: int, seed: int) -> list[Query]:
+    """`n` queries not yet sampled, in an order fixed by the seed."""
+    order = list(range(len(queries)))
+    random.Random(seed).shuffle(order)
+    fresh = [queries[i] for i in order if queries[i].id not in done]
+    return fresh[:n]
+
+
+def store_queries(store: LabelStore, config: Config, queries: list[Query]) -> None:
+    store.add_queries({"id": q.id, "task": config.task.name, "prompt": q.text, "reference": q.reference,
+                       "split": "train", "token_ids": q.input_ids} for q in queries)
+
+
+def sample_for_labeling(config: Config, store: LabelStore, model, tokenizer, queries: list[Query], n: int,
+                        log=print) -> int:
+    """Sample and store batches for up to `n` new queries; returns how many batches were stored."""
+    from rlhf.generation import sampling_settings
+
+    policy, round_ = policy_name(config), config.labeling.round
+    chosen = pick_queries(queries, sampled_query_ids(store, policy, round_), n, config.seed)
+    if not chosen:
+        log(f"every train query already has a batch from {policy} (round {round_}); nothing to sample")
+        return 0
+    settings = sampling_settings(config)
+    settings.num_samples = config.labeling.samples_per_query
+    store_queries(store, config, chosen)
+    stored = 0
+    step = settings.batch_size
+    bar = tqdm(total=len(chosen), desc=f"sampling {settings.num_samples} per query", unit="query")
+    for start in range(0, len(chosen), step):
+        part = chosen[start : start + step]
+        # A distinct seed per chunk keeps a resumed run from repeating the samples of the first chunk.
+        settings.seed = config.seed + start
+        results = generate(model, tokenizer, part, settings, progress=False)
+        for query, samples in zip(part, results):
+            store.add_batch(query.id, [s.text for s in samples], policy=policy, round=round_,
+                            settings=_settings_record(settings, samples), seed=settings.seed,
+                            sample_token_ids=[s.token_ids for s in samples])
+            stored += 1
+        bar.update(len(part))
+    bar.close()
+    return stored
+
+
+def sample_round(config: Config, store: LabelStore, n: int, log=print) -> int:
+    """Sample `n` new batches from the round's policy (labeling.policy, else the base model)."""
+    from dataclasses import replace
+
+    from rlhf.models.loading import load_model_for
+    from rlhf.tasks.queries import queries_for
+
+    # The config keeps naming the base model; the samples come from the trained policy when one is named.
+    policy = replace(config, model=replace(config.model, name=config.labeling.policy)) if config.labeling.policy else config
+    model, tokenizer = load_model_for(policy, log)
+    queries = queries_for(config, tokenizer, "train", log=log)
+    stored = sample_for_labeling(config, store, model, tokenizer, queries, n, log=log)
+    log(f"{stored} new batches; {store.count_batches()} in {mask_url(config.database_url)}")
+    return stored
+
+
+def _settings_record(settings, samples) -> dict:
+    record = asdict(settings)
+    record["has_stop"] = [s.truncated for s in samples]
+    return record

@@ -1,0 +1,1 @@
+"""The label store's migrations, oldest first."""

@@ -1,0 +1,456 @@
+"""The label store: queries, sample batches, labelers, assignments, labels and comparisons.
+
+One small API used by the CLI, the Streamlit app, the simulated labelers and the trainers. SQLite
+in the run directory by default (WAL mode, so the app and a trainer can read while a labeler
+writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy URL should work.
+Opening a store brings its schema to the newest migration (`rlhf/labeling/migrations`). Labels are append-only.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Iterable, NamedTuple, Optional
+
+from sqlalchemy import create_engine, event, func, or_, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from rlhf.labeling import migrations, passwords
+from rlhf.run.layout import RunLayout, sqlite_url
+from rlhf.config import Config
+from rlhf.errors import RLHFError
+from rlhf.labeling.schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
+
+ROLES = ("labeler", "admin")
+
+
+@dataclass
+class Labeler:
+    id: int
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass
+class Assignment:
+    """What a labeler sees: the prompt and the samples in the order chosen for them."""
+
+    batch_id: int
+    query_id: str
+    prompt: str
+    samples: list[str]  # in STORED order; show them as [samples[i] for i in shown_order]
+    shown_order: list[int]
+
+    @property
+    def shown(self) -> list[str]:
+        return [self.samples[i] for i in self.shown_order]
+
+
+@dataclass
+class Progress:
+    done: int
+    available: int  # done + what this labeler can still be given
+    labels_per_hour: Optional[float]
+
+
+class ComparisonProgress(NamedTuple):
+    done: int  # comparisons this labeler judged
+    remaining: int  # open comparisons they can still be given (their claims and unclaimed ones)
+
+
+class LabelStore:
+    def __init__(self, url: str):
+        self.url = url
+        # A server may restart under a long-running app: check a pooled connection before using it.
+        self.engine = create_engine(url, future=True, pool_pre_ping=make_url(url).get_backend_name() != "sqlite")
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            # SQLAlchemy's recipe for SQLite: take the write lock at BEGIN, so a transaction that
+            # reads then writes (an assignment, a label) never fails to upgrade under a concurrent writer.
+            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        elif self.engine.dialect.name == "postgresql":
+            # The same on PostgreSQL: every transaction first takes one advisory lock of this database,
+            # so transactions run one at a time as on SQLite, and the read-then-write checks (a batch
+            # held by fewer than k labelers, an item not labeled yet) cannot interleave under READ
+            # COMMITTED. Waiting is bounded like SQLite's busy_timeout.
+            event.listen(self.engine, "begin", _postgres_store_lock)
+        try:
+            migrations.upgrade(self.engine)  # creates a new store, migrates an older one; a no-op when current
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def for_run(cls, run_dir: str | Path, url: Optional[str] = None) -> "LabelStore":
+        if url:
+            return cls(url)
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        return cls(sqlite_url(RunLayout(Path(run_dir)).label_store))
+
+    def session(self) -> Session:
+        return self._session()
+
+    # -- queries and sample batches -------------------------------------------------------------
+
+    def add_queries(self, rows: Iterable[dict]) -> int:
+        """Insert queries not yet stored (by id); returns how many were new."""
+        rows = list(rows)
+        with self.session() as s, s.begin():
+            known = set(s.scalars(select(QueryRow.id).where(QueryRow.id.in_([r["id"] for r in rows]))))
+            new = [QueryRow(**r) for r in rows if r["id"] not in known]
+            s.add_all(new)
+        return len(new)
+
+    def add_batch(self, query_id: str, samples: list[str], policy: str, round: int = 0, settings: Optional[dict] = None,
+                  seed: int = 0, sample_token_ids: Optional[list] = None) -> int:
+        with self.session() as s, s.begin():
+            if s.get(QueryRow, query_id) is None:
+                raise RLHFError(f"unknown query id {query_id!r}: add the query before its samples")
+            row = BatchRow(query_id=query_id, samples=list(samples), policy=policy, round=round,
+                           settings=settings or {}, seed=seed, sample_token_ids=sample_token_ids)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def count_batches(self) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.count(BatchRow.id)))
+
+    def batch(self, batch_id: int) -> Optional[BatchRow]:
+        with self.session() as s:
+            return s.get(BatchRow, batch_id)
+
+    def query(self, query_id: str) -> Optional[QueryRow]:
+        with self.session() as s:
+            return s.get(QueryRow, query_id)
+
+    # -- labelers -------------------------------------------------------------------------------
+
+    def add_labeler(self, name: str, password: Optional[str] = None, role: str = "labeler") -> Labeler:
+        if role not in ROLES:
+            raise RLHFError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+        if not name or not name.strip() or len(name) > 100:
+            raise RLHFError("a labeler name must be 1 to 100 characters")
+        hashed = passwords.hash_password(password) if password is not None else None
+        try:
+            with self.session() as s, s.begin():
+                row = LabelerRow(name=name.strip(), password_hash=hashed, role=role)
+                s.add(row)
+                s.flush()
+                return Labeler(row.id, row.name, row.role)
+        except IntegrityError:
+            raise RLHFError(f"a labeler named {name!r} already exists") from None
+
+    def ensure_labeler(self, name: str, role: str = "labeler") -> Labeler:
+        """The labeler `name`, created without a password (simulated labelers, imports) if missing."""
+        found = self.labeler(name)
+        return found if found is not None else self.add_labeler(name, None, role)
+
+    def labeler(self, name: str) -> Optional[Labeler]:
+        with self.session() as s:
+            row = s.scalar(select(LabelerRow).where(LabelerRow.name == name))
+            return Labeler(row.id, row.name, row.role) if row else None
+
+    def labelers(self) -> list[Labeler]:
+        with self.session() as s:
+            return [Labeler(r.id, r.name, r.role) for r in s.scalars(select(LabelerRow).order_by(LabelerRow.id))]
+
+    def authenticate(self, name: str, password: str) -> Optional[Labeler]:
+        """The labeler when the password matches; None otherwise (same answer for an unknown name)."""
+        with self.session() as s:
+            row = s.scalar(select(LabelerRow).where(LabelerRow.name == name, LabelerRow.active.is_(True)))
+        stored = row.password_hash if row else None
+        if not passwords.verify_password(stored, password):
+            return None
+        return Labeler(row.id, row.name, row.role)
+
+    # -- assignments ----------------------------------------------------------------------------
+
+    def next_assignment(self, labeler_id: int, labelers_per_batch: int = 1, rng: Optional[random.Random] = None) -> Optional[Assignment]:
+        """The labeler's open assignment, else a new one: a batch they have never had that fewer
+        than `labelers_per_batch` labelers hold, oldest first, shown in a fresh random order."""
+        rng = rng or random.Random()
+        with self.session() as s, s.begin():
+            open_row = s.scalar(select(AssignmentRow).where(AssignmentRow.labeler_id == labeler_id,
+                                                            AssignmentRow.done.is_(False)).order_by(AssignmentRow.id))
+            if open_row is not None:
+                return _assignment(s, open_row)
+        for _ in range(20):  # a concurrent labeler may take the last place first: try the next batch
+            with self.session() as s:
+                batch_id = s.scalar(_open_batches(labeler_id, labelers_per_batch).limit(1))
+                if batch_id is None:
+                    return None
+                n = len(s.get(BatchRow, batch_id).samples)
+                row = AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=rng.sample(range(n), n))
+                s.add(row)
+                s.flush()
+                taken = s.scalar(select(func.count()).where(AssignmentRow.batch_id == batch_id))
+                if taken <= labelers_per_batch:
+                    assignment = _assignment(s, row)
+                    s.commit()
+                    return assignment
+                s.rollback()
+        return None
+
+    # -- labels ---------------------------------------------------------------------------------
+
+    def submit(self, labeler_id: int, batch_id: int, *, choice: Optional[int] = None, shown_order: Optional[list] = None,
+               seconds: Optional[float] = None, skipped: bool = False, flagged: bool = False, reason: Optional[str] = None,
+               client_token: Optional[str] = None, supersedes: Optional[int] = None,
+               created_at: Optional[datetime] = None) -> int:
+        """Store a label (choice = index in the STORED order) and close the assignment; returns its id.
+
+        A label with a `client_token` already stored is not stored again: its id is returned.
+        """
+        if client_token is not None:
+            existing = self._label_for_token(client_token)
+            if existing is not None:
+                return existing
+        try:
+            return self._insert_label(labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
+                                      client_token, supersedes, created_at)
+        except IntegrityError as exc:
+            # Two submissions of one token raced, a label was corrected twice, or an id names nothing.
+            existing = self._label_for_token(client_token) if client_token else None
+            if existing is not None:
+                return existing
+            if supersedes is not None and self._is_superseded(supersedes):
+                raise RLHFError(f"label {supersedes} has already been corrected") from None
+            raise RLHFError(f"the label could not be stored: {str(exc.orig).splitlines()[0]} "
+                            f"(labeler {labeler_id}, batch {batch_id})") from None
+
+    def _insert_label(self, labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
+                      client_token, supersedes, created_at=None) -> int:
+        with self.session() as s, s.begin():
+            batch = s.get(BatchRow, batch_id)
+            _check_label(batch, batch_id, choice, shown_order, skipped, flagged)
+            row = LabelRow(batch_id=batch_id, labeler_id=labeler_id, choice=choice, shown_order=shown_order,
+                           seconds=seconds, skipped=skipped, flagged=flagged, reason=reason,
+                           client_token=client_token, supersedes=supersedes, created_at=created_at or utcnow())
+            s.add(row)
+            assignment = s.scalar(select(AssignmentRow).where(AssignmentRow.batch_id == batch_id,
+                                                              AssignmentRow.labeler_id == labeler_id))
+            if assignment is None:
+                s.add(AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=shown_order or
+                                    list(range(len(batch.samples))), done=True))
+            else:
+                if assignment.done and supersedes is None:
+                    # A second label of the same item (another tab, a stale page): keep the first.
+                    raise RLHFError(f"batch {batch_id} is already labeled by this labeler; correct that label instead")
+                assignment.done = True
+            s.flush()
+            return row.id
+
+    def _is_superseded(self, label_id: int) -> bool:
+        with self.session() as s:
+            return s.scalar(select(LabelRow.id).where(LabelRow.supersedes == label_id)) is not None
+
+    def _label_for_token(self, token: str) -> Optional[int]:
+        with self.session() as s:
+            return s.scalar(select(LabelRow.id).where(LabelRow.client_token == token))
+
+    def correct(self, label_id: int, **changes) -> int:
+        """A new label replacing `label_id` (which stays stored); returns the new id."""
+        with self.session() as s:
+            old = s.get(LabelRow, label_id)
+            if old is None:
+                raise RLHFError(f"unknown label id {label_id}")
+            fields = {k: getattr(old, k) for k in ("choice", "shown_order", "seconds", "skipped", "flagged", "reason")}
+        fields.update(changes)
+        return self.submit(old.labeler_id, old.batch_id, supersedes=label_id, **fields)
+
+    def labels(self, effective: bool = True) -> list[LabelRow]:
+        """Labels in id order; with `effective`, only those no correction supersedes."""
+        with self.session() as s:
+            stmt = select(LabelRow).order_by(LabelRow.id)
+            if effective:
+                replaced = select(LabelRow.supersedes).where(LabelRow.supersedes.is_not(None))
+                stmt = stmt.where(LabelRow.id.not_in(replaced))
+            return list(s.scalars(stmt))
+
+    def progress(self, labeler_id: int, labelers_per_batch: int = 1) -> Progress:
+        with self.session() as s:
+            done = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(True)))
+            open_now = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(False)))
+            remaining = s.scalar(select(func.count()).select_from(_open_batches(labeler_id, labelers_per_batch).subquery()))
+            since = utcnow() - timedelta(hours=1)
+            recent = s.scalar(select(func.count()).where(LabelRow.labeler_id == labeler_id, LabelRow.created_at >= since))
+            timed = s.execute(select(func.count(LabelRow.seconds), func.sum(LabelRow.seconds))
+                              .where(LabelRow.labeler_id == labeler_id)).one()
+        # The rate while labeling: timed labels over the seconds they took (untimed ones have no duration).
+        rate = 3600.0 * timed[0] / timed[1] if timed[1] else (float(recent) if recent else None)
+        return Progress(done=done, available=done + open_now + remaining, labels_per_hour=rate)
+
+    # -- comparisons (evaluation) ---------------------------------------------------------------
+
+    def add_comparison(self, query_id: str, a: str, b: str, a_text: str, b_text: str,
+                       judge: Optional[str] = None, winner: Optional[str] = None) -> int:
+        if winner not in (None, "a", "b", "tie"):
+            raise RLHFError(f"a comparison's winner is a, b or tie, not {winner!r}")
+        with self.session() as s, s.begin():
+            row = ComparisonRow(query_id=query_id, a=a, b=b, a_text=a_text, b_text=b_text, judge=judge, winner=winner)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def comparisons(self) -> list[ComparisonRow]:
+        with self.session() as s:
+            return list(s.scalars(select(ComparisonRow).order_by(ComparisonRow.id)))
+
+    # Human pairwise evaluation (the app's Compare page). A comparison is open while its winner is
+    # null. Its `judge` column doubles as a claim: `next_comparison` writes the labeler's name into
+    # an open, unclaimed row before handing it out, so two labelers are never shown the same open
+    # comparison. A labeler first gets back their own claimed-but-unjudged row (a reload shows the
+    # same one), else claims the oldest unclaimed row with `UPDATE ... WHERE judge IS NULL` and checks
+    # that it changed one row (a concurrent labeler who claimed it first makes it try the next).
+    # A claim lasts until the labeler judges the row; `release_comparisons` hands back the claims of
+    # a labeler who left.
+
+    def next_comparison(self, labeler_name: str) -> Optional[ComparisonRow]:
+        """The labeler's claimed open comparison, else the oldest unclaimed one, now claimed; None when none is left."""
+        if not labeler_name:
+            raise RLHFError("a comparison is claimed by a labeler's name, which is empty")
+        with self.session() as s, s.begin():
+            mine = s.scalar(select(ComparisonRow).where(ComparisonRow.judge == labeler_name, ComparisonRow.winner.is_(None))
+                            .order_by(ComparisonRow.id).limit(1))
+            if mine is not None:
+                return mine
+        while True:  # each pass either claims a row or sees one claimed by someone else: it ends
+            with self.session() as s, s.begin():
+                candidate = s.scalar(select(ComparisonRow.id).where(ComparisonRow.judge.is_(None), ComparisonRow.winner.is_(None))
+                                     .order_by(ComparisonRow.id).limit(1))
+                if candidate is None:
+                    return None
+                claimed = s.execute(update(ComparisonRow)
+                                    .where(ComparisonRow.id == candidate, ComparisonRow.judge.is_(None), ComparisonRow.winner.is_(None))
+                                    .values(judge=labeler_name).execution_options(synchronize_session=False))
+                if claimed.rowcount == 1:
+                    return s.get(ComparisonRow, candidate, populate_existing=True)
+
+    def judge_comparison(self, comparison_id: int, labeler_name: str, winner: str) -> bool:
+        """Record `winner` (a, b or tie) of a comparison open to this labeler; True when stored now.
+
+        Judging a comparison this labeler has already judged changes nothing and returns False (a
+        double click, a retried request). A comparison claimed or judged by another labeler is refused.
+        """
+        if winner not in ("a", "b", "tie"):
+            raise RLHFError(f"a comparison's winner is a, b or tie, not {winner!r}")
+        if not labeler_name:
+            raise RLHFError("a comparison is judged by a labeler's name, which is empty")
+        with self.session() as s, s.begin():
+            row = s.get(ComparisonRow, comparison_id)
+            if row is None:
+                raise RLHFError(f"unknown comparison id {comparison_id}")
+            if row.judge not in (None, labeler_name):
+                state = "judged" if row.winner is not None else "claimed"
+                raise RLHFError(f"comparison {comparison_id} is {state} by another labeler")
+            if row.winner is not None:
+                return False  # already judged by this labeler: keep the first judgement
+            done = s.execute(update(ComparisonRow)
+                             .where(ComparisonRow.id == comparison_id, ComparisonRow.winner.is_(None),
+                                    or_(ComparisonRow.judge.is_(None), ComparisonRow.judge == labeler_name))
+                             .values(judge=labeler_name, winner=winner).execution_options(synchronize_session=False))
+            if done.rowcount != 1:  # only without SQLite's write lock at BEGIN: someone came between
+                raise RLHFError(f"comparison {comparison_id} was judged or claimed by another labeler meanwhile")
+            return True
+
+    def comparison_progress(self, labeler_name: str) -> ComparisonProgress:
+        """(judged by this labeler, still open to them: their claims and the unclaimed rows)."""
+        with self.session() as s:
+            done = s.scalar(select(func.count()).where(ComparisonRow.judge == labeler_name, ComparisonRow.winner.is_not(None)))
+            remaining = s.scalar(select(func.count()).where(
+                ComparisonRow.winner.is_(None), or_(ComparisonRow.judge.is_(None), ComparisonRow.judge == labeler_name)))
+        return ComparisonProgress(done, remaining)
+
+    def release_comparisons(self, labeler_name: str) -> int:
+        """Hand back the open comparisons `labeler_name` claimed but never judged; returns how many."""
+        with self.session() as s, s.begin():
+            released = s.execute(update(ComparisonRow)
+                                 .where(ComparisonRow.judge == labeler_name, ComparisonRow.winner.is_(None))
+                                 .values(judge=None).execution_options(synchronize_session=False))
+            return released.rowcount
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # let the "begin" listener issue BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")  # wait for a concurrent writer instead of failing
+    cursor.execute("PRAGMA foreign_keys=ON")
+    _enable_wal(cursor)
+    cursor.close()
+
+
+def _enable_wal(cursor, wait_s: float = 10.0) -> None:
+    """Put a database in WAL mode; the mode is kept on disk, so for later connections it is a no-op.
+
+    SQLite does not call the busy handler when the switch meets another connection's lock, so
+    several connections opening a new database at once (the app's threads, a trainer) get
+    "database is locked" at once; retry for as long as busy_timeout would have waited.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:  # an in-memory database answers "memory" and stays so: any answer ends the loop
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+_PG_STORE_LOCK = 0x726C6873  # pg_advisory_xact_lock key of the store's transactions ('rlhs')
+
+
+def _postgres_store_lock(conn) -> None:
+    conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_STORE_LOCK})")
+
+
+def _open_batches(labeler_id: int, labelers_per_batch: int):
+    """Ids of batches this labeler never had that fewer than k labelers hold, oldest first."""
+    mine = select(AssignmentRow.batch_id).where(AssignmentRow.labeler_id == labeler_id)
+    holders = (select(AssignmentRow.batch_id, func.count().label("n")).group_by(AssignmentRow.batch_id).subquery())
+    return (select(BatchRow.id).outerjoin(holders, holders.c.batch_id == BatchRow.id)
+            .where(BatchRow.id.not_in(mine), func.coalesce(holders.c.n, 0) < labelers_per_batch)
+            .order_by(BatchRow.id))
+
+
+def _assignment(s: Session, row: AssignmentRow) -> Assignment:
+    batch = s.get(BatchRow, row.batch_id)
+    query = s.get(QueryRow, batch.query_id)
+    return Assignment(batch.id, query.id, query.prompt, list(batch.samples), list(row.shown_order))
+
+
+def _check_label(batch, batch_id, choice, shown_order, skipped, flagged) -> None:
+    if batch is None:
+        raise RLHFError(f"unknown batch id {batch_id}")
+    n = len(batch.samples)
+    if choice is None and not (skipped or flagged):
+        raise RLHFError("a label needs a choice unless it is skipped or flagged")
+    if choice is not None and not 0 <= choice < n:
+        raise RLHFError(f"choice {choice} is out of range: batch {batch_id} has {n} samples (0 to {n - 1})")
+    if shown_order is not None and sorted(shown_order) != list(range(n)):
+        raise RLHFError(f"shown_order {shown_order} is not an ordering of the {n} samples")
+
+
+def open_store(config: Config) -> LabelStore:
+    """The run's label store (labeling.database_url, else the run's SQLite file), created when new."""
+    return LabelStore.for_run(config.run_dir, config.labeling.database_url)
+
+
+def existing_store(config: Config, what_to_do: str) -> LabelStore:
+    """The run's label store; refused before anything is created when the run has none yet."""
+    if not config.has_label_store():
+        raise RLHFError(f"run '{config.name}' has no label store yet ({config.layout.label_store}): {what_to_do}")
+    return open_store(config)

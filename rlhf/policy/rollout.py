@@ -1,0 +1,100 @@
+"""One batch of PPO experience: sample, cut by the task's rule, score, and read log-probs and values.
+
+This is where the paper's reward differs from TRL's PPOTrainer, which cuts every response at the
+first stop token anywhere and subtracts a penalty only when EOS is missing. Here each response is
+cut after its first truncation token at or after `truncate_after` (`rlhf.tasks.truncate_responses`),
+the reward model scores the cut response, a response without such a token gets `penalty_reward`
+instead of its score, and everything past the cut is masked out of the KL, the values and the loss.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, fields
+from typing import Callable, Optional
+
+import torch
+
+from reward.model import sequence_rewards
+from rlhf.generation import SamplingSettings, sample_tokens
+from rlhf.policy.value_head import policy_and_values, reference_logits, token_logprobs
+from rlhf.tasks.truncation import truncate_responses
+
+
+@dataclass
+class ResponseRule:
+    """The task's truncation rule and penalty, as token ids."""
+
+    stop_ids: list[int]
+    truncate_after: int
+    penalty_reward: Optional[float]  # None: responses without a stop token are scored as they are
+
+
+@dataclass
+class Rollout:
+    queries: torch.Tensor  # (B, Q) left-padded
+    responses: torch.Tensor  # (B, R) as sampled
+    mask: torch.Tensor  # (B, R) True on the tokens the truncation rule keeps
+    logprobs: torch.Tensor  # (B, R) under the policy that sampled them
+    ref_logprobs: torch.Tensor  # (B, R) under the frozen reference
+    values: torch.Tensor  # (B, R)
+    scores: torch.Tensor  # (B,) normalised reward, penalty_reward where no truncation token was found
+    raw_scores: torch.Tensor  # (B,) the reward head before normalisation
+    found_stop: torch.Tensor  # (B,) bool
+
+    @property
+    def query_responses(self) -> torch.Tensor:
+        return torch.cat([self.queries, self.responses], dim=1)
+
+    def cut_responses(self, pad_token_id: int) -> torch.Tensor:
+        return self.responses.masked_fill(~self.mask, pad_token_id)
+
+    @classmethod
+    def concat(cls, parts: list["Rollout"]) -> "Rollout":
+        return cls(**{f.name: torch.cat([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+
+
+def score_responses(reward_model, queries: torch.Tensor, cut: torch.Tensor, found: torch.Tensor, pad_token_id: int,
+                    penalty_reward: Optional[float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(normalised scores with the penalty applied, raw head outputs) of query + cut response."""
+    ids = torch.cat([queries, cut], dim=1)
+    mask = ids != pad_token_id
+    response = torch.cat([torch.zeros_like(queries, dtype=torch.bool), cut != pad_token_id], dim=1)
+    scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long(), response).float()
+    raw = reward_model.score.unnormalize(scores)
+    if penalty_reward is None:
+        return scores, raw
+    return torch.where(found, scores, torch.full_like(scores, penalty_reward)), raw
+
+
+@torch.no_grad()
+def collect(policy_value, reference: Callable[[], AbstractContextManager], reward_model, queries: torch.Tensor,
+            sampling: SamplingSettings, rule: ResponseRule, pad_token_id: int, eos_token_id: Optional[int],
+            chunk: Optional[int] = None) -> Rollout:
+    """Experience for a batch of queries, generated and scored `chunk` queries at a time.
+
+    `policy_value` is the (unwrapped) policy-and-value model; `reference()` is a context manager
+    giving the frozen reference model (with LoRA: the policy with its adapter switched off).
+    """
+    chunk = chunk or queries.shape[0]
+    parts = []
+    for start in range(0, queries.shape[0], chunk):
+        parts.append(_collect_chunk(policy_value, reference, reward_model, queries[start : start + chunk], sampling,
+                                    rule, pad_token_id, eos_token_id))
+    return Rollout.concat(parts)
+
+
+def _collect_chunk(policy_value, reference, reward_model, queries, sampling, rule, pad_token_id, eos_token_id) -> Rollout:
+    length = sampling.max_new_tokens
+    responses = sample_tokens(policy_value.policy, queries, (queries != pad_token_id).long(), sampling, pad_token_id, eos_token_id)
+    cut, found = truncate_responses(responses, rule.stop_ids, rule.truncate_after, pad_token_id)
+    mask = cut != pad_token_id
+    query_responses = torch.cat([queries, responses], dim=1)
+    logits, values = policy_and_values(policy_value, query_responses, pad_token_id, length)
+    logprobs = token_logprobs(logits, responses, sampling.temperature)
+    del logits
+    with reference() as ref_model:
+        ref_logprobs = token_logprobs(reference_logits(ref_model, query_responses, pad_token_id, length), responses,
+                                      sampling.temperature)
+    scores, raw = score_responses(reward_model, queries, cut, found, pad_token_id, rule.penalty_reward)
+    return Rollout(queries, responses, mask, logprobs, ref_logprobs, values.float(), scores, raw, found)

@@ -1,0 +1,166 @@
+"""The report's figures: one function per plot, each writing one PNG atomically.
+
+Figures are built with `matplotlib.figure.Figure` and rendered by the Agg canvas directly, never
+through pyplot: pyplot keeps global state and picks a GUI backend, which a headless training box
+(or a test running beside other plotting code) must not depend on. Functions take plain data, so
+they know nothing of run directories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from rlhf.run.files import atomic_path
+
+BASELINE_COLOR = "#8c959f"
+PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#1b7c83", "#bf3989", "#4d2d00")
+DPI = 110
+
+
+@dataclass
+class WinBar:
+    label: str  # e.g. "simulated:sentiment: policy" or "run-a · reward_model: policy"
+    rate: float
+    low: float
+    high: float
+    group: str  # bars of one group (a judge) share a colour
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")  # the temporary name has no .png suffix to guess from
+    return path
+
+
+def system_colors(systems: Sequence[str], baseline: str) -> dict[str, str]:
+    """The baseline in grey, other systems in a fixed order of colours, the same in every plot."""
+    others = [s for s in systems if s != baseline]
+    colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(others)}
+    colors[baseline] = BASELINE_COLOR
+    return colors
+
+
+def win_rates(bars: Sequence[WinBar], path: Path, baseline: str = "zero-shot") -> Path:
+    """Horizontal bars of win rate against the baseline, 95% intervals as error bars, 50% dashed."""
+    from matplotlib.ticker import PercentFormatter
+
+    fig = _figure(8, 1.2 + 0.42 * len(bars))
+    ax = fig.add_subplot()
+    groups = list(dict.fromkeys(b.group for b in bars))
+    colors = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+    ys = list(range(len(bars)))[::-1]  # first bar on top, as in the table
+    ax.barh(ys, [b.rate for b in bars], color=[colors[b.group] for b in bars], alpha=0.8, height=0.6)
+    errors = [[max(0.0, b.rate - b.low) for b in bars], [max(0.0, b.high - b.rate) for b in bars]]
+    ax.errorbar([b.rate for b in bars], ys, xerr=errors, fmt="none", ecolor="#1f2328", capsize=4, lw=1.2)
+    ax.axvline(0.5, color="#1f2328", ls="--", lw=1)
+    ax.set_yticks(ys, [b.label for b in bars])
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(f"win rate against {baseline} (95% interval; dashed: no preference)")
+    return _save(fig, path)
+
+
+def _x_axis(log: Sequence[dict]) -> tuple[list[float], str]:
+    for key, label in (("episode", "episodes"), ("step", "PPO update")):
+        if all(key in row for row in log):
+            return [row[key] for row in log], label
+    return list(range(1, len(log) + 1)), "PPO update"
+
+
+def _series(ax, xs, log, key: str, label: str, color: str, style: str = "-"):
+    points = [(x, row[key]) for x, row in zip(xs, log) if row.get(key) is not None]
+    if not points:
+        return []
+    return ax.plot(*zip(*points), style, color=color, label=label, lw=1.5)
+
+
+def training(log: Sequence[dict], path: Path) -> Optional[Path]:
+    """Reward (normalised, and the simulated labeler's if logged) and KL with beta, per PPO update."""
+    log = [row for row in log if "objective/scores" in row]  # the trainer also logs a final summary row
+    if not log:
+        return None
+    xs, xlabel = _x_axis(log)
+    fig = _figure(8, 6)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    lines = _series(top, xs, log, "objective/scores", "reward model (normalised)", PALETTE[0])
+    top.set_ylabel("normalised reward")
+    if any("objective/labeler_score" in row for row in log):
+        # The labeler's score has its own units, so it gets its own axis.
+        twin = top.twinx()
+        lines += _series(twin, xs, log, "objective/labeler_score", "simulated labeler", PALETTE[2], "--")
+        twin.set_ylabel("labeler score")
+    top.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=9)
+    top.set_title("Reward during training")
+    lines = _series(bottom, xs, log, "objective/kl", "KL(policy ‖ base)", PALETTE[1])
+    bottom.set_ylabel("KL (nats)")
+    if any("objective/beta" in row for row in log):
+        twin = bottom.twinx()
+        lines += _series(twin, xs, log, "objective/beta", "β (KL coefficient)", PALETTE[3], "--")
+        twin.set_ylabel("β")
+    if lines:
+        bottom.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=9)
+    bottom.set_title("KL from the base model")
+    bottom.set_xlabel(xlabel)
+    return _save(fig, path)
+
+
+def _bins(values: Sequence[float], most: int = 30):
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    if values.min() == values.max():  # one value: a narrow bin around it, not numpy's unit range
+        return np.linspace(values.min() - 0.5, values.max() + 0.5, 3)
+    return np.histogram_bin_edges(values, bins=min(most, max(5, int(len(values) ** 0.5) * 2)))
+
+
+def _histograms(ax, per_system: dict[str, list[float]], colors: dict[str, str]) -> None:
+    everything = [v for values in per_system.values() for v in values]
+    if not everything:
+        return
+    bins = _bins(everything)  # shared bins, so the bars of two systems compare
+    filled = len(per_system) <= 2  # more than two filled histograms blend into mud; outlines stay legible
+    for system, values in per_system.items():
+        if values:
+            ax.hist(values, bins=bins, histtype="stepfilled" if filled else "step", alpha=0.4 if filled else 0.9,
+                    color=colors[system], edgecolor=colors[system], lw=1.5, label=f"{system} (n={len(values)})")
+    ax.set_ylabel("samples")
+    ax.legend(fontsize=9)
+
+
+def score_histograms(panels: dict[str, dict[str, list[float]]], path: Path, baseline: str) -> Optional[Path]:
+    """One panel per judge ({judge: {system: per-sample scores}}), histograms of each system."""
+    panels = {judge: per_system for judge, per_system in panels.items() if any(per_system.values())}
+    if not panels:
+        return None
+    systems = list(dict.fromkeys(s for per_system in panels.values() for s in per_system))
+    colors = system_colors(systems, baseline)
+    fig = _figure(8, 0.5 + 3.2 * len(panels))
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+    for ax, (judge, per_system) in zip(axes, panels.items()):
+        _histograms(ax, per_system, colors)
+        ax.set_title(f"Scores by {judge}")
+        ax.set_xlabel("normalised reward" if judge == "reward_model" else "score")
+    return _save(fig, path)
+
+
+def lengths(per_system: dict[str, list[int]], path: Path, baseline: str) -> Optional[Path]:
+    """Histogram of words per sample, per system."""
+    if not any(per_system.values()):
+        return None
+    fig = _figure(8, 3.6)
+    ax = fig.add_subplot()
+    _histograms(ax, per_system, system_colors(list(per_system), baseline))
+    ax.set_xlabel("words per sample")
+    ax.set_title("Response lengths")
+    return _save(fig, path)

@@ -1,0 +1,267 @@
+"""The report's sections, built from loaded runs (`rlhf.report.runs.Run`) as plain-text blocks.
+
+Nothing here writes markup: `rlhf.report.render` escapes and renders. A stage that has not run
+yet gets a one-line section naming the command that runs it, so a half-finished run still reports.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from rlhf.report.render import Bullets, Code, Document, Image, Para, Section, Table
+
+if TYPE_CHECKING:
+    from rlhf.report.runs import Run
+
+QUERY_CHARS = 400  # long prompts (a whole post) are cut to their end, which the samples continue
+JUDGE_NAMES = {"reward_model": "the reward model", "human": "human labelers"}
+TRAINING_KEYS = {"objective/scores": "reward (normalised)", "objective/raw_scores": "reward (raw)",
+                 "objective/labeler_score": "simulated labeler score", "objective/kl": "KL from the base model (nats)",
+                 "objective/beta": "β (KL coefficient)", "objective/penalized": "share without a truncation token",
+                 "objective/rlhf_reward": "reward minus KL penalty", "policy/entropy": "entropy",
+                 "response/length": "response length (tokens)", "eps": "episodes per second",
+                 "tokens_per_s": "tokens per second"}
+SUMMARY_COLUMNS = (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"),
+                   ("copied_sentences", "sentences copied"), ("copied_lead", "copied from lead-3"),
+                   ("fully_copied", "fully copied"), ("novel_trigrams", "novel trigrams"),
+                   ("length_words", "words"), ("n", "n"))
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def pct(value) -> str:
+    return f"{value:.1%}" if _number(value) else "–"
+
+
+def num(value, places: int = 3) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not _number(value):
+        return "–"
+    return f"{value:.{min(places, 1) if abs(value) >= 10 else places}f}"  # 120.0 tokens/s, not 120.000
+
+
+def interval(record: dict) -> str:
+    return f"[{pct(record.get('low'))}, {pct(record.get('high'))}]"
+
+
+def missing(stage: str, command: str, run: "Run") -> Para:
+    return Para([f"No {stage} yet: run ", Code(f"rlhf {command} --config {run.config_arg()}"), "."])
+
+
+def _judge(judge: str) -> str:
+    return JUDGE_NAMES.get(judge, judge)
+
+
+def headline(run: "Run") -> Para:
+    """One sentence per judge and system: how often the system beat the baseline."""
+    if not run.eval:
+        return missing("evaluation", "evaluate", run)
+    sentences = []
+    for judge, system, r in run.win_records():
+        unit = "judged pairs" if judge == "human" else "prompts"
+        sentences.append(f"{system} preferred to {run.baseline} in {pct(r.get('win_rate'))} {interval(r)} "
+                         f"of {r.get('n', '?')} {unit} by {_judge(judge)}.")
+    return Para([" ".join(sentences) or "The evaluation judged no system against the baseline."])
+
+
+def intro(runs: Sequence["Run"], generated) -> list:
+    facts = [[f"{run.name}: task {run.task}, model {run.model}, directory {run.path}"] for run in runs]
+    blocks = [Bullets(facts + [[f"generated {generated:%Y-%m-%d %H:%M %Z}"]])]
+    for run in runs:
+        blocks.append(Para(([f"{run.name}: "] if len(runs) > 1 else []) + headline(run).parts))
+    return blocks
+
+
+def win_rate_section(runs: Sequence["Run"], plot: Optional[str]) -> Section:
+    several = len(runs) > 1
+    rows = []
+    for run in runs:
+        means = (run.eval or {}).get("mean_scores") or {}
+        for judge, system, r in run.win_records():
+            judge_means = means.get(judge) or {}
+            rows.append(([run.name] if several else []) + [
+                judge, system, pct(r.get("win_rate")), interval(r), num(r.get("wins")), num(r.get("ties")),
+                num(r.get("losses")), num(r.get("n")), num(judge_means.get(system)), num(judge_means.get(run.baseline))])
+    header = (["run"] if several else []) + ["judge", "system", "win rate", "95% interval", "won", "tied", "lost",
+                                              "n", "mean score", f"{runs[0].baseline} mean"]
+    blocks = [Table(header, rows)] if rows else []
+    for run in runs:
+        if not run.eval:
+            blocks.append(Para(([f"{run.name}: "] if several else []) + missing("evaluation", "evaluate", run).parts))
+        elif run.eval.get("unit"):
+            blocks.append(Para([f"How a win is counted{f' in {run.name}' if several else ''}: {run.eval['unit']}. "
+                                "A tie counts as half a win; intervals are 95% Wilson score intervals."]))
+    if plot:
+        blocks.append(Image(plot, "win rates against the baseline with 95% intervals"))
+    return Section("win-rates", "Win rates", blocks)
+
+
+def comparison_section(runs: Sequence["Run"]) -> Section:
+    judges = list(dict.fromkeys(j for run in runs for j, _, _ in run.win_records()))
+    rows = []
+    for run in runs:
+        reward, last = run.reward or {}, (run.policy or {}).get("last") or {}
+        labels = (f"{num(reward.get('train_labels'))} + {num(reward.get('labels'))} held out" if reward else "–")
+        primary = run.primary_system()
+        rates = {j: r for j, s, r in run.win_records() if s == primary}
+        cells = [f"{pct(rates[j].get('win_rate'))} {interval(rates[j])}" if j in rates else "–" for j in judges]
+        rows.append([run.name, run.task, labels, num((run.policy or {}).get("updates")),
+                     num(last.get("objective/kl")), primary or "–"] + cells)
+    header = ["run", "task", "labels", "updates", "final KL", "system"] + [f"win rate ({j})" for j in judges]
+    return Section("comparison", "Comparison", [Table(header, rows)])
+
+
+def _training_rows(run: "Run") -> list[list[str]]:
+    first, last = (run.policy or {}).get("first"), (run.policy or {}).get("last")
+    if not (first and last) and run.log:  # no metrics.json: take the first and last logged updates
+        updates = [row for row in run.log if "objective/scores" in row]
+        first, last = (updates[0], updates[-1]) if updates else ({}, {})
+    rows = []
+    for key, label in TRAINING_KEYS.items():
+        if key in (first or {}) or key in (last or {}):
+            fmt = pct if key == "objective/penalized" else num
+            rows.append([label, fmt((first or {}).get(key)), fmt((last or {}).get(key))])
+    return rows
+
+
+def training_section(run: "Run", plot: Optional[str], level: int) -> Section:
+    sid = f"{run.key}-training" if run.key else "training"
+    if not run.policy and not run.log:
+        return Section(sid, "Training", [missing("policy", "train-policy", run)], level)
+    policy = run.policy or {}
+    blocks = [Para([f"{num(policy.get('updates'))} PPO updates on {num(policy.get('episodes'))} episodes."])]
+    rows = _training_rows(run)
+    if rows:
+        blocks.append(Table(["", "first update", "last update"], rows))
+    blocks.append(Image(plot, "reward and KL per PPO update") if plot else
+                  Para(["No training log (policy/training_log.json) to plot."]))
+    return Section(sid, "Training", blocks, level)
+
+
+def _describe(values: list[float]) -> list[str]:
+    if not values:
+        return ["–"] * 4
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return [num(statistics.fmean(values)), num(statistics.median(values)), num(spread), str(len(values))]
+
+
+def distribution_section(run: "Run", plot: Optional[str], level: int) -> Section:
+    sid = f"{run.key}-reward-distribution" if run.key else "reward-distribution"
+    if not run.samples:
+        return Section(sid, "Reward distributions", [_no_samples(run)], level)
+    rows = [[judge, system] + _describe(values)
+            for judge in run.sample_judges() for system, values in run.sample_scores(judge).items()]
+    blocks = [Para(["Per-sample scores of the held-out samples; the reward model's are normalised rewards."]),
+              Table(["judge", "system", "mean", "median", "sd", "samples"], rows)]
+    if plot:
+        blocks.append(Image(plot, "histograms of per-sample scores per system"))
+    return Section(sid, "Reward distributions", blocks, level)
+
+
+def lengths_section(run: "Run", plot: Optional[str], level: int) -> Section:
+    sid = f"{run.key}-lengths" if run.key else "lengths"
+    means = (run.eval or {}).get("lengths") or {}
+    blocks = [Table(["system", "mean words per sample"], [[s, num(v, 1)] for s, v in means.items()])] if means else []
+    blocks.append(Image(plot, "histogram of words per sample per system") if plot else _no_samples(run))
+    return Section(sid, "Response lengths", blocks, level)
+
+
+def _no_samples(run: "Run") -> Para:
+    return Para(["No per-sample results (eval/samples.jsonl is missing): run ",
+                 Code(f"rlhf evaluate --config {run.config_arg()} --overwrite"), " to write them."])
+
+
+def reward_model_section(run: "Run", level: int) -> Section:
+    sid = f"{run.key}-reward-model" if run.key else "reward-model"
+    m = run.reward
+    if not m:
+        return Section(sid, "Reward model", [missing("reward model", "train-reward", run)], level)
+    chance = m.get("chance_accuracy")
+    n = round(1 / chance) if _number(chance) and chance > 0 else "n"
+    items = [f"held-out best-of-{n} accuracy {pct(m.get('best_of_n_accuracy'))} (chance {pct(chance)})",
+             f"implied pairwise accuracy {pct(m.get('pairwise_accuracy'))}",
+             f"held-out loss {num(m.get('loss'))}, calibration error {num(m.get('calibration_error'))}",
+             f"labels: {num(m.get('train_labels'))} for training, {num(m.get('labels'))} held out",
+             f"loss {m.get('loss_type', '?')}, backbone {m.get('backbone', '?')}"]
+    norm = m.get("normalization")
+    if isinstance(norm, dict) and "samples" in norm:
+        items.append(f"rewards normalised on {num(norm['samples'])} base-policy samples")
+    return Section(sid, "Reward model", [Bullets([[item] for item in items])], level)
+
+
+def summaries_section(run: "Run", level: int) -> Optional[Section]:
+    summaries = (run.eval or {}).get("summaries")
+    if not summaries:
+        return None
+    fmt = {"rouge1": num, "rouge2": num, "rougeL": num, "length_words": lambda v: num(v, 1), "n": num}
+    rows = [[system] + [fmt.get(key, pct)((stats or {}).get(key)) for key, _ in SUMMARY_COLUMNS]
+            for system, stats in summaries.items()]
+    note = Para(["ROUGE F1 against the reference; copying measures how much of each summary appears verbatim "
+                 "in the source (the paper's 'smart copiers', section 4.2)."])
+    sid = f"{run.key}-summaries" if run.key else "summaries"
+    return Section(sid, "Summaries: ROUGE and copying", [note, Table(["system"] + [c for _, c in SUMMARY_COLUMNS], rows)], level)
+
+
+def _first(texts) -> str:
+    return str(texts[0]) if texts else "–"
+
+
+def _scores_cell(row: dict, systems: list[str]) -> str:
+    lines = []
+    for judge, per_system in (row.get("scores") or {}).items():
+        values = [f"{s} {num(per_system[s][0]) if per_system.get(s) else '–'}" for s in systems if s in per_system]
+        lines.append(f"{judge}: " + ", ".join(values))
+    return "\n".join(lines) or "–"
+
+
+def samples_section(run: "Run", count: int, level: int) -> Section:
+    sid = f"{run.key}-samples" if run.key else "samples"
+    if not run.samples:
+        return Section(sid, "Sample pairs", [_no_samples(run)], level)
+    rows = run.samples[:count]
+    primary = run.primary_system() or "policy"
+    systems = [run.baseline, primary]
+    with_reference = any(r.get("reference") for r in rows)
+    header = ["#", "query"] + (["reference"] if with_reference else []) + systems + ["scores of these samples"]
+    table = []
+    for number, row in enumerate(rows, 1):
+        query = str(row.get("query", ""))
+        query = query if len(query) <= QUERY_CHARS else "…" + query[-QUERY_CHARS:]
+        texts = row.get("systems") or {}
+        table.append([str(number), query] + ([str(row.get("reference") or "–")] if with_reference else [])
+                     + [_first(texts.get(s)) for s in systems] + [_scores_cell(row, systems)])
+    intro = Para([f"The first {len(rows)} of {len(run.samples)} held-out queries: the first sample of "
+                  f"{run.baseline} and of {primary}, with each judge's score of those two samples."])
+    return Section(sid, "Sample pairs", [intro, Table(header, table, css_class="samples")], level)
+
+
+def run_sections(run: "Run", plots: dict[str, str], count: int, level: int) -> list[Section]:
+    prefix = f"{run.key}-" if run.key else ""
+    sections = [training_section(run, plots.get(prefix + "training"), level)]
+    if run.eval:
+        sections += [distribution_section(run, plots.get(prefix + "reward_distribution"), level),
+                     lengths_section(run, plots.get(prefix + "lengths"), level)]
+    else:
+        sid = f"{run.key}-evaluation" if run.key else "evaluation"
+        sections.append(Section(sid, "Evaluation", [missing("evaluation", "evaluate", run)], level))
+    sections.append(reward_model_section(run, level))
+    if run.eval:
+        sections += [s for s in (summaries_section(run, level), samples_section(run, count, level)) if s]
+    return sections
+
+
+def build_document(runs: Sequence["Run"], plots: dict[str, str], count: int, generated) -> Document:
+    if len(runs) == 1:
+        run = runs[0]
+        sections = [win_rate_section(runs, plots.get("win_rates"))] + run_sections(run, plots, count, level=2)
+        return Document(f"RLHF report: {run.name}", intro(runs, generated), sections)
+    sections = [comparison_section(runs), win_rate_section(runs, plots.get("win_rates"))]
+    for run in runs:
+        sections.append(Section(f"run-{run.key}", f"Run {run.name}", [Para([f"Directory {run.path}"])]))
+        sections += run_sections(run, plots, count, level=3)
+    return Document(f"RLHF report: {', '.join(run.name for run in runs)}", intro(runs, generated), sections)

@@ -1,0 +1,1 @@
+"""The supervised stage: the paper's supervised baseline with TRL's SFTTrainer."""

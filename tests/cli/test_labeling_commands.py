@@ -1,0 +1,59 @@
+import io
+
+from conftest import write
+
+
+def config_file(tmp_path, model_dir):
+    return write(tmp_path / "c.yaml", f"""
+name: lab
+output_dir: {tmp_path / 'runs'}
+model: {{name: {model_dir}}}
+task: {{name: sentiment, query_length: 200}}
+prompts: {{kind: demo, path: stories}}
+labeling: {{num_queries: 4}}
+""")
+
+
+def test_sample_then_list_labelers_then_simulate_needs_batches(cli, tmp_path, tiny_gpt2, monkeypatch):
+    config = config_file(tmp_path, tiny_gpt2)
+    code, _, err = cli("label", "--config", config)
+    assert code == 1 and "run `rlhf sample" in err
+    code, _, err = cli("sample", "--config", config, "--n", "3")
+    assert code == 0 and "3 new batches; 3 in sqlite" in err
+    assert (tmp_path / "runs" / "lab" / "config.yaml").is_file() and (tmp_path / "runs" / "lab" / "labels.db").is_file()
+
+
+def test_sampling_from_a_policy_keeps_the_base_model_in_the_config(cli, tmp_path, tiny_gpt2, tiny_llama):
+    import yaml
+
+    from rlhf.labeling.store import LabelStore
+
+    code, _, _ = cli("sample", "--config", config_file(tmp_path, tiny_gpt2), "--n", "2", "--policy", tiny_llama, "--round", "1")
+    resolved = yaml.safe_load((tmp_path / "runs" / "lab" / "config.yaml").read_text())
+    assert code == 0 and resolved["model"]["name"] == str(tiny_gpt2) and resolved["labeling"]["policy"] == str(tiny_llama)
+    batch = LabelStore.for_run(tmp_path / "runs" / "lab").batch(1)
+    assert (batch.policy, batch.round) == (str(tiny_llama), 1)
+
+
+def test_labelers_add_reads_the_password_from_stdin_and_never_prints_it(cli, tmp_path, tiny_gpt2, monkeypatch):
+    config = config_file(tmp_path, tiny_gpt2)
+    monkeypatch.setattr("sys.stdin", io.StringIO("s3cret-pass\n"))
+    code, out, err = cli("labelers", "add", "ann", "--admin", "--password-stdin", "--config", config)
+    assert code == 0 and "added admin 'ann'" in err and "s3cret" not in out + err
+    monkeypatch.setattr("sys.stdin", io.StringIO("another-pass\n"))
+    code, _, err = cli("labelers", "add", "ann", "--password-stdin", "--config", config)
+    assert code == 1 and "already exists" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, _, err = cli("labelers", "add", "bob", "--password-stdin", "--config", config)
+    assert code == 1 and "at least 8 characters" in err
+    code, out, _ = cli("labelers", "list", "--config", config)
+    assert code == 0 and out.split() == ["ann", "admin"]
+    from rlhf.labeling.store import LabelStore
+
+    assert LabelStore.for_run(tmp_path / "runs" / "lab").authenticate("ann", "s3cret-pass").is_admin
+
+
+
+def test_import_in_openai_format_needs_a_tokenizer(cli, tmp_path, tiny_gpt2):
+    code, _, err = cli("import", "--config", config_file(tmp_path, tiny_gpt2), "labels.json", "--format", "openai")
+    assert code == 1 and "needs --tokenizer" in err

@@ -1,0 +1,142 @@
+"""The label store's schema migrations (rlhf/migrations): new stores, pre-migration stores, drift."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.orm import Session
+
+from rlhf.labeling import migrations
+from rlhf.errors import RLHFError
+from rlhf.labeling.store import LabelStore, sqlite_url
+from rlhf.labeling.schema import Base, BatchRow, LabelerRow, LabelRow, QueryRow
+
+
+def revision(url: str):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return migrations.current_revision(conn)
+    finally:
+        engine.dispose()
+
+
+def old_style_store(path) -> str:
+    """A store as LabelStore made it before migrations: create_all, rows, no alembic_version table."""
+    url = sqlite_url(path)
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    with Session(engine) as s, s.begin():
+        s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
+        s.add(LabelerRow(name="ann", role="admin"))
+        s.flush()
+        s.add(BatchRow(query_id="q0", samples=["a", "b", "c", "d"], policy="base", settings={"temperature": 0.7}))
+        s.flush()
+        s.add(LabelRow(batch_id=1, labeler_id=1, choice=2, shown_order=[3, 2, 1, 0], client_token="t1"))
+    engine.dispose()
+    return url
+
+
+def test_a_new_store_is_at_the_head_revision(store_url):
+    assert revision(store_url) is None
+    LabelStore(store_url).engine.dispose()
+    assert revision(store_url) == migrations.head_revision()
+
+
+def test_a_store_from_before_migrations_is_stamped_and_keeps_its_rows(tmp_path):
+    url = old_style_store(tmp_path / "labels.db")
+    assert revision(url) is None
+    store = LabelStore(url)
+    assert revision(url) == migrations.head_revision()
+    [label] = store.labels()
+    assert (label.choice, label.shown_order, label.client_token) == (2, [3, 2, 1, 0], "t1")
+    assert store.batch(1).settings == {"temperature": 0.7} and store.labeler("ann").is_admin
+    # ...and it works on: new rows continue the ids, the old rows' constraints still hold.
+    assert store.add_batch("q0", ["e", "f"], policy="base") == 2
+    assert store.submit(1, 1, choice=0, client_token="t1") == label.id
+    store.engine.dispose()
+    assert LabelStore(url).labels()[0].id == label.id  # opening again changes nothing
+
+
+def test_a_partial_store_without_a_revision_is_refused(tmp_path):
+    url = sqlite_url(tmp_path / "labels.db")
+    engine = create_engine(url)
+    Base.metadata.tables["queries"].create(engine)
+    engine.dispose()
+    with pytest.raises(RLHFError, match="not labelers, sample_batches"):
+        LabelStore(url)
+
+
+def test_a_store_from_a_newer_rlhf_is_refused(store_url):
+    LabelStore(store_url).engine.dispose()
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(RLHFError, match="revision 9999, which this version of rlhf does not know"):
+        LabelStore(store_url)
+
+
+def test_the_migrations_make_exactly_the_models_schema(store_url):
+    """Autogenerate finds nothing to do: the models and the migrations agree (add a migration!)."""
+    LabelStore(store_url).engine.dispose()
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            tables = set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    assert diff == [], f"rlhf/store_schema.py and rlhf/migrations differ: run `python -m rlhf.labeling.migrations revision ...`: {diff}"
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_the_baseline_is_what_create_all_made(tmp_path):
+    """Stamping pre-migration stores as 0001 is right only if 0001 builds what create_all built."""
+    by_create_all = create_engine(sqlite_url(tmp_path / "a.db"))
+    Base.metadata.create_all(by_create_all)
+    by_migration = create_engine(sqlite_url(tmp_path / "b.db"))
+    migrations.upgrade(by_migration, migrations.BASELINE)
+
+    def schema(engine):
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                                     "WHERE tbl_name != 'alembic_version' ORDER BY type, name")).all()
+        return [tuple(r) for r in rows]
+
+    try:
+        assert schema(by_migration) == schema(by_create_all)
+    finally:
+        by_create_all.dispose()
+        by_migration.dispose()
+
+
+def test_downgrade_to_nothing_and_back(store_url):
+    from alembic import command
+
+    LabelStore(store_url).engine.dispose()
+    engine = create_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrations.alembic_config(conn), "base")
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+    store = LabelStore(store_url)
+    assert store.add_queries([{"id": "q", "task": "t", "prompt": "p"}]) == 1
+    store.engine.dispose()
+
+
+def test_stores_opened_at_once_on_a_new_database_migrate_it_once(store_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:  # the app's server threads, a trainer, a CLI command
+        stores = list(pool.map(lambda _: LabelStore(store_url), range(4)))
+    assert revision(store_url) == migrations.head_revision()
+    assert stores[0].add_queries([{"id": "q", "task": "t", "prompt": "p"}]) == 1
+    assert stores[3].query("q").prompt == "p"
+    for store in stores:
+        store.engine.dispose()

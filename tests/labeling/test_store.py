@@ -1,0 +1,232 @@
+import random
+
+import pytest
+
+from rlhf.errors import RLHFError
+from rlhf.labeling.store import LabelStore
+
+
+@pytest.fixture
+def store(store_url):  # every test below runs on SQLite and on PostgreSQL (tests/conftest.py)
+    store = LabelStore(store_url)
+    store.add_queries([{"id": f"q{i}", "task": "sentiment", "prompt": f"Prompt {i}."} for i in range(5)])
+    for i in range(5):
+        store.add_batch(f"q{i}", [f"s{i}-{j}" for j in range(4)], policy="base", settings={"temperature": 0.7}, seed=i)
+    return store
+
+
+def test_sqlite_store_lives_in_the_run_dir_in_wal_mode(tmp_path):
+    store = LabelStore.for_run(tmp_path / "run")
+    assert (tmp_path / "run" / "labels.db").is_file()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_queries_are_added_once_and_batches_need_their_query(store):
+    assert store.add_queries([{"id": "q0", "task": "sentiment", "prompt": "Again."}, {"id": "new", "task": "x", "prompt": "P."}]) == 1
+    assert store.query("q0").prompt == "Prompt 0."
+    with pytest.raises(RLHFError, match="unknown query id"):
+        store.add_batch("missing", ["a", "b"], policy="base")
+    assert store.batch(1).settings == {"temperature": 0.7} and store.count_batches() == 5
+
+
+def test_passwords_are_hashed_and_checked(store):
+    ann = store.add_labeler("ann", "correct horse", "admin")
+    assert ann.is_admin and store.authenticate("ann", "correct horse") == ann
+    assert store.authenticate("ann", "wrong") is None and store.authenticate("nobody", "correct horse") is None
+    with store.session() as s:
+        stored = s.execute(store_schema_select()).scalar()
+    assert "correct horse" not in stored and stored.startswith("$argon2id$")
+    with pytest.raises(RLHFError, match="already exists"):
+        store.add_labeler("ann", "x" * 8)
+    with pytest.raises(RLHFError, match="unknown role"):
+        store.add_labeler("bob", "x" * 8, role="root")
+    assert store.authenticate("sim:sentiment", "") is None and store.ensure_labeler("sim:sentiment").role == "labeler"
+    assert store.authenticate("sim:sentiment", "") is None  # passwordless labelers cannot sign in
+
+
+def store_schema_select():
+    from sqlalchemy import select
+
+    from rlhf.labeling.schema import LabelerRow
+
+    return select(LabelerRow.password_hash).where(LabelerRow.name == "ann")
+
+
+def test_assignments_go_to_k_labelers_and_never_twice_to_one(store):
+    a, b, c = (store.add_labeler(n, "password1") for n in "abc")
+    seen = {x.id: [] for x in (a, b, c)}
+    for _ in range(10):
+        for labeler in (a, b, c):
+            item = store.next_assignment(labeler.id, labelers_per_batch=2)
+            if item is not None:
+                seen[labeler.id].append(item.batch_id)
+                store.submit(labeler.id, item.batch_id, choice=item.shown_order[0], shown_order=item.shown_order)
+    counts = {}
+    for ids in seen.values():
+        assert len(ids) == len(set(ids))  # never the same batch twice
+        for i in ids:
+            counts[i] = counts.get(i, 0) + 1
+    assert counts == {i: 2 for i in range(1, 6)}  # every batch exactly k = 2 times
+
+
+def test_an_open_assignment_is_returned_again_with_the_same_order(store):
+    ann = store.add_labeler("ann", "password1")
+    first = store.next_assignment(ann.id, rng=random.Random(3))
+    again = store.next_assignment(ann.id, rng=random.Random(99))
+    assert (again.batch_id, again.shown_order) == (first.batch_id, first.shown_order)
+    assert again.shown == [again.samples[i] for i in again.shown_order]
+
+
+def test_shown_orders_are_random_permutations(store):
+    orders = set()
+    for n in range(5):
+        labeler = store.add_labeler(f"l{n}", "password1")
+        orders.add(tuple(store.next_assignment(labeler.id, labelers_per_batch=5).shown_order))
+    assert len(orders) > 1 and all(sorted(o) == [0, 1, 2, 3] for o in orders)
+
+
+def test_labels_are_validated(store):
+    ann = store.add_labeler("ann", "password1")
+    with pytest.raises(RLHFError, match="out of range"):
+        store.submit(ann.id, 1, choice=4)
+    with pytest.raises(RLHFError, match="unknown batch id 99"):
+        store.submit(ann.id, 99, choice=0)
+    with pytest.raises(RLHFError, match="needs a choice"):
+        store.submit(ann.id, 1)
+    with pytest.raises(RLHFError, match="not an ordering"):
+        store.submit(ann.id, 1, choice=0, shown_order=[0, 0, 1, 2])
+    assert store.labels() == []
+
+
+def test_double_submission_is_stored_once(store):
+    ann = store.add_labeler("ann", "password1")
+    first = store.submit(ann.id, 1, choice=2, client_token="click-1")
+    assert store.submit(ann.id, 1, choice=2, client_token="click-1") == first
+    assert len(store.labels(effective=False)) == 1
+
+
+def test_corrections_supersede_and_keep_the_original(store):
+    ann = store.add_labeler("ann", "password1")
+    old = store.submit(ann.id, 1, choice=1, shown_order=[3, 2, 1, 0], seconds=4.0)
+    new = store.correct(old, choice=3)
+    assert [(l.id, l.choice, l.supersedes) for l in store.labels()] == [(new, 3, old)]
+    assert [l.choice for l in store.labels(effective=False)] == [1, 3]
+    assert store.labels()[0].shown_order == [3, 2, 1, 0]
+    with pytest.raises(RLHFError, match="already been corrected"):
+        store.correct(old, choice=0)
+
+
+def test_skips_and_flags_close_the_assignment(store):
+    ann = store.add_labeler("ann", "password1")
+    item = store.next_assignment(ann.id)
+    store.submit(ann.id, item.batch_id, skipped=True, reason="cannot judge", shown_order=item.shown_order)
+    item2 = store.next_assignment(ann.id)
+    assert item2.batch_id != item.batch_id
+    store.submit(ann.id, item2.batch_id, flagged=True, reason="broken prompt")
+    rows = store.labels()
+    assert [(r.skipped, r.flagged, r.reason) for r in rows] == [(True, False, "cannot judge"), (False, True, "broken prompt")]
+
+
+def test_progress_counts_done_and_available(store):
+    ann = store.add_labeler("ann", "password1")
+    assert store.progress(ann.id).done == 0 and store.progress(ann.id).available == 5
+    for _ in range(2):
+        item = store.next_assignment(ann.id)
+        store.submit(ann.id, item.batch_id, choice=0, seconds=30.0)
+    progress = store.progress(ann.id)
+    assert (progress.done, progress.available, progress.labels_per_hour) == (2, 5, 120.0)
+
+
+def test_comparisons(store):
+    cid = store.add_comparison("q1", "policy", "zero-shot", "text a", "text b", judge="ann", winner="a")
+    assert store.comparisons()[0].id == cid and store.comparisons()[0].winner == "a"
+    with pytest.raises(RLHFError, match="winner"):
+        store.add_comparison("q1", "p", "z", "a", "b", winner="left")
+
+
+def test_a_second_label_of_the_same_item_is_refused_but_a_correction_is_not(store):
+    ann = store.add_labeler("ann", "password1")
+    item = store.next_assignment(ann.id)
+    first = store.submit(ann.id, item.batch_id, choice=0)
+    with pytest.raises(RLHFError, match="already labeled by this labeler"):
+        store.submit(ann.id, item.batch_id, choice=1)  # another tab, a stale page
+    store.correct(first, choice=1)
+    assert [l.choice for l in store.labels()] == [1]
+
+
+def test_labels_per_hour_counts_only_timed_labels_and_errors_name_the_problem(store):
+    ann = store.add_labeler("ann", "password1")
+    store.submit(ann.id, 1, choice=0, seconds=60.0)
+    store.submit(ann.id, 2, choice=0)  # imported or simulated: no duration
+    assert store.progress(ann.id).labels_per_hour == 60.0
+    with pytest.raises(RLHFError, match="could not be stored.*labeler 999"):
+        store.submit(999, 3, choice=0)
+
+
+def add_open_comparisons(store, n: int = 3) -> list[int]:
+    return [store.add_comparison(f"q{i}", "policy", "zero-shot", f"policy text {i}", f"zero-shot text {i}") for i in range(n)]
+
+
+def test_next_comparison_claims_the_oldest_open_one_and_gives_it_back_until_judged(store):
+    first, second, third = add_open_comparisons(store)
+    store.add_comparison("q4", "policy", "zero-shot", "x", "y", judge="sim:sentiment", winner="a")  # judged: never handed out
+    row = store.next_comparison("ann")
+    assert (row.id, row.judge, row.winner, row.a_text) == (first, "ann", None, "policy text 0")
+    assert store.next_comparison("ann").id == first  # a reload: the same claim, not a new one
+    assert store.next_comparison("bob").id == second  # never the row ann holds
+    assert store.judge_comparison(first, "ann", "b") is True
+    assert store.next_comparison("ann").id == third
+    assert store.next_comparison("carol") is None  # bob and ann hold the other open ones
+    claims = {r.id: (r.judge, r.winner) for r in store.comparisons()}
+    assert claims[first] == ("ann", "b") and claims[second] == ("bob", None) and claims[third] == ("ann", None)
+
+
+def test_claims_from_two_stores_on_one_database_never_overlap(tmp_path, store):
+    add_open_comparisons(store, 4)
+    other = LabelStore(store.url)  # another process's store (the app and a second app server)
+    got = [store.next_comparison("ann").id, other.next_comparison("bob").id]
+    store.judge_comparison(got[0], "ann", "tie")
+    got += [store.next_comparison("ann").id, other.next_comparison("bob").id]
+    assert got[1] == got[3] and len(set(got)) == 3
+    assert other.next_comparison("carol").id not in got
+
+
+def test_judging_records_a_b_or_tie_and_a_double_submit_changes_nothing(store):
+    ids = add_open_comparisons(store)
+    for cid, winner in zip(ids, ("a", "b", "tie")):
+        assert store.next_comparison("ann").id == cid
+        assert store.judge_comparison(cid, "ann", winner) is True
+        assert store.judge_comparison(cid, "ann", winner) is False  # the double click
+        assert store.judge_comparison(cid, "ann", "a" if winner != "a" else "b") is False  # a stale page: first one stays
+    assert [(r.judge, r.winner) for r in store.comparisons()] == [("ann", "a"), ("ann", "b"), ("ann", "tie")]
+    assert len(store.comparisons()) == 3 and store.next_comparison("ann") is None
+
+
+def test_judging_refuses_bad_winners_unknown_ids_and_other_labelers_rows(store):
+    cid, other, _ = add_open_comparisons(store)
+    store.next_comparison("ann")
+    with pytest.raises(RLHFError, match="winner is a, b or tie, not 'left'"):
+        store.judge_comparison(cid, "ann", "left")
+    with pytest.raises(RLHFError, match="unknown comparison id 99"):
+        store.judge_comparison(99, "ann", "a")
+    with pytest.raises(RLHFError, match=f"comparison {cid} is claimed by another labeler"):
+        store.judge_comparison(cid, "bob", "a")
+    store.judge_comparison(cid, "ann", "a")
+    with pytest.raises(RLHFError, match=f"comparison {cid} is judged by another labeler"):
+        store.judge_comparison(cid, "bob", "b")
+    assert store.judge_comparison(other, "bob", "tie") is True  # an unclaimed row: claimed and judged at once
+    assert [(r.judge, r.winner) for r in store.comparisons()][:2] == [("ann", "a"), ("bob", "tie")]
+
+
+def test_comparison_progress_and_released_claims(store):
+    ids = add_open_comparisons(store, 4)
+    assert store.comparison_progress("ann") == (0, 4)
+    store.next_comparison("bob")
+    assert store.comparison_progress("ann") == (0, 3)  # bob's claim is not open to ann
+    store.judge_comparison(store.next_comparison("ann").id, "ann", "a")
+    store.next_comparison("ann")
+    progress = store.comparison_progress("ann")
+    assert (progress.done, progress.remaining) == (1, 2)  # ann's own claim still counts as hers
+    assert store.release_comparisons("bob") == 1
+    assert store.next_comparison("carol").id == ids[0]  # bob's claim is open again, oldest first

@@ -1,0 +1,94 @@
+import json
+
+import pytest
+import torch
+from ppo_fixtures import even_token_share, ppo_config, same_weights, save_untrained_reward_model, scores_per_update
+from transformers import AutoModelForCausalLM, TrainerCallback
+
+import rlhf.policy.rollout
+from rlhf.policy.train import build_trainer, train_policy
+from rlhf.policy.trainer import STATE_FILE, latest_checkpoint
+
+
+@pytest.fixture
+def learnable(monkeypatch):
+    monkeypatch.setattr(rlhf.policy.rollout, "score_responses", even_token_share)
+
+
+@pytest.mark.parametrize("value_head", ["shared", "separate"])
+def test_a_learnable_reward_rises_within_24_updates_and_kl_stays_finite(tmp_path, tiny_llama, learnable, value_head):
+    # A random tiny model's logits are all near zero: sampling at temperature 0.1 makes its choices
+    # (and the gradients through logits / T) large enough to learn in a few hundred episodes.
+    config = ppo_config(tmp_path, tiny_llama, ("task.truncate_token", None), ("task.temperature", 0.1),
+                        ("task.kl_target", None), ("task.kl_coef", 0.02), ("policy.batch_size", 16),
+                        ("policy.total_episodes", 16 * 24), ("policy.ppo_epochs", 4), ("policy.learning_rate", 3e-4),
+                        ("policy.save_steps", 100), ("policy.value_head", value_head))
+    save_untrained_reward_model(config, tiny_llama)
+    train_policy(config, log=lambda m: None)
+    history = json.loads((config.run_dir / "policy" / "training_log.json").read_text())
+    scores = scores_per_update(history)
+    assert len(scores) == 24
+    first, last = sum(scores[:4]) / 4, sum(scores[-4:]) / 4
+    assert last > first + 0.15, scores
+    kls = [h["objective/kl"] for h in history if "objective/kl" in h]
+    assert all(k == k and abs(k) < 50 for k in kls)
+
+
+def test_the_adaptive_beta_follows_the_measured_kl(tmp_path, tiny_llama, learnable):
+    config = ppo_config(tmp_path, tiny_llama, ("task.kl_target", 0.001), ("task.kl_horizon", 100),
+                        ("policy.learning_rate", 1e-3), ("policy.total_episodes", 48))
+    save_untrained_reward_model(config, tiny_llama)
+    train_policy(config, log=lambda m: None)
+    history = [h for h in json.loads((config.run_dir / "policy" / "training_log.json").read_text()) if "objective/kl" in h]
+    beta = 0.15
+    for h in history:  # the beta each update used, from the previous update's KL, by the paper's formula
+        assert h["objective/beta"] == pytest.approx(beta, rel=1e-6)
+        beta *= 1 + min(max(h["objective/kl"] / 0.001 - 1, -0.2), 0.2) * 8 / 100
+    assert history[-1]["objective/beta"] > 0.15  # KL above the tiny target: beta went up
+
+
+class StopAfter(TrainerCallback):
+    def __init__(self, update):
+        self.update = update
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.update and not getattr(self, "fired", False):
+            self.fired = True
+            raise KeyboardInterrupt
+
+
+def test_a_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(tmp_path, tiny_llama, learnable):
+    straight = ppo_config(tmp_path, tiny_llama, ("policy.learning_rate", 1e-3), name="straight")
+    save_untrained_reward_model(straight, tiny_llama)
+    train_policy(straight, log=lambda m: None)
+
+    config = ppo_config(tmp_path, tiny_llama, ("policy.learning_rate", 1e-3), name="cut")
+    save_untrained_reward_model(config, tiny_llama)
+    with pytest.raises(KeyboardInterrupt):
+        train_policy(config, log=lambda m: None, callbacks=[StopAfter(3)])
+    checkpoint = latest_checkpoint(config.layout.policy_checkpoints)
+    assert checkpoint.name == "update-000002" and not (config.run_dir / "policy").exists()
+    state = json.loads((checkpoint / STATE_FILE).read_text())
+    assert state["update"] == 2 and state["episode"] == 16
+
+    train_policy(config, log=lambda m: None, resume=True)
+    resumed = json.loads((config.run_dir / "policy" / "training_log.json").read_text())
+    reference = json.loads((straight.run_dir / "policy" / "training_log.json").read_text())
+    assert [h["step"] for h in resumed] == [h["step"] for h in reference] == [1, 2, 3, 4]
+    assert [h["episode"] for h in resumed] == [8, 16, 24, 32]
+    assert scores_per_update(resumed) == pytest.approx(scores_per_update(reference), abs=1e-5)
+    a = AutoModelForCausalLM.from_pretrained(config.run_dir / "policy").state_dict()
+    b = AutoModelForCausalLM.from_pretrained(straight.run_dir / "policy").state_dict()
+    assert same_weights(a, b, atol=1e-5)
+    assert not (config.layout.policy_checkpoints).exists()
+
+
+def test_a_checkpoint_holds_the_value_head_and_beta(tmp_path, tiny_gpt2, learnable):
+    config = ppo_config(tmp_path, tiny_gpt2, ("policy.total_episodes", 16))
+    save_untrained_reward_model(config, tiny_gpt2)
+    trainer = build_trainer(config, log=lambda m: None)
+    trainer.train()
+    path = latest_checkpoint(config.layout.policy_checkpoints)
+    saved = torch.load(path / "pytorch_model.bin", weights_only=True)
+    assert "value_model.head.weight" in saved and any(k.startswith("policy.") for k in saved)
+    assert json.loads((path / STATE_FILE).read_text())["beta"] == trainer.kl_controller.value

@@ -1,0 +1,235 @@
+"""`rlhf report`: markdown and HTML reports of fabricated run directories (no models needed)."""
+
+import argparse
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from report_fixtures import make_run, write_config, write_policy
+from rlhf.cli import report as report_commands
+from rlhf.errors import RLHFError
+from rlhf.report.write import write_report
+
+PNG = b"\x89PNG\r\n\x1a\n"
+FULL_SECTIONS = ("Win rates", "Training", "Reward distributions", "Response lengths", "Reward model", "Sample pairs")
+
+
+def read(paths, name) -> str:
+    return paths[name].read_text(encoding="utf-8")
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == PNG and len(data) > 1000, path
+
+
+def no_temporaries(root: Path) -> None:
+    assert not [p for p in root.rglob("*.tmp")], "an atomic write left its temporary file"
+
+
+def test_a_full_run_gets_every_section_and_plot(tmp_path):
+    run = make_run(tmp_path / "runs", "demo")
+    paths = write_report([run])
+    assert paths["report.md"] == run / "report.md" and paths["report.html"] == run / "report.html"
+    plots = {"plots/win_rates.png", "plots/training.png", "plots/reward_distribution.png", "plots/lengths.png"}
+    assert plots <= set(paths)
+    for name in plots:
+        assert_png(paths[name])
+    md, page = read(paths, "report.md"), read(paths, "report.html")
+    for title in FULL_SECTIONS:
+        assert f"## {title}" in md and f">{title}</h2>" in page
+    for name in plots:
+        assert f"]({name})" in md and f'src="{name}"' in page
+    assert 'href="#win-rates"' in page and "](#samples)" in md  # tables of contents
+    assert "<title>RLHF report: demo</title>" in page
+    no_temporaries(run)
+
+
+def test_numbers_in_the_report_match_the_fixture(tmp_path):
+    md = read(write_report([make_run(tmp_path / "runs", "demo")]), "report.md")
+    assert ("policy preferred to zero-shot in 75.0% \\[59.8%, 85.8%\\] of 40 prompts by simulated:sentiment." in md)
+    assert "in 65.0% \\[49.5%, 77.9%\\] of 40 prompts by the reward model" in md
+    assert "58.3% \\[32.0%, 80.7%\\] of 12 judged pairs by human labelers" in md
+    assert "| simulated:sentiment | policy | 75.0% | \\[59.8%, 85.8%\\] | 30 | 0 | 10 | 40 | 0.520 | -0.030 |" in md
+    assert "best-of-4 accuracy 62.5% (chance 25.0%)" in md
+    assert "1800 for training, 200 held out" in md
+    assert "20 PPO updates on 1280 episodes." in md
+    assert "| share without a truncation token | 20.0% | 1.0% |" in md
+    assert "| policy | 7.0 |" in md  # mean words per sample
+
+
+def test_summaries_get_a_rouge_and_copying_table(tmp_path):
+    run = make_run(tmp_path / "runs", "tldr", task="tldr", summaries=True)
+    md = read(write_report([run]), "report.md")
+    assert "## Summaries: ROUGE and copying" in md
+    assert "| policy | 0.312 | 0.105 | 0.250 | 50.0% | 25.0% | 12.5% | 40.0% | 21.5 | 80 |" in md
+    assert "| lead | – |" in md  # an undefined mean shows as a dash
+    assert "| \\# | query | reference | zero-shot | policy |" in md
+
+
+def test_a_run_with_only_its_config_names_every_missing_stage(tmp_path):
+    run = make_run(tmp_path / "runs", "partial", reward=False, policy=False, evaluation=False)
+    paths = write_report([run])
+    md, page = read(paths, "report.md"), read(paths, "report.html")
+    assert "No evaluation yet: run `rlhf evaluate --config runs/partial/config.yaml`." in md
+    assert "No policy yet: run `rlhf train-policy --config runs/partial/config.yaml`." in md
+    assert "No reward model yet: run `rlhf train-reward --config runs/partial/config.yaml`." in md
+    assert "No evaluation yet: run <code>rlhf evaluate --config runs/partial/config.yaml</code>." in page
+    assert not [name for name in paths if name.startswith("plots/")] and not (run / "plots").exists()
+
+
+def test_a_trained_but_unevaluated_run_plots_training_only(tmp_path):
+    run = make_run(tmp_path / "runs", "trained", evaluation=False)
+    paths = write_report([run])
+    assert [name for name in paths if name.startswith("plots/")] == ["plots/training.png"]
+    md = read(paths, "report.md")
+    assert "## Evaluation" in md and "No evaluation yet" in md and "## Sample pairs" not in md
+
+
+def test_evaluation_without_samples_file_says_so(tmp_path):
+    run = make_run(tmp_path / "runs", "nosamples", with_samples=False)
+    md = read(write_report([run]), "report.md")
+    assert "eval/samples.jsonl is missing" in md and "75.0%" in md
+
+
+def test_several_runs_need_an_output_directory(tmp_path):
+    runs = [make_run(tmp_path / "runs", "a"), make_run(tmp_path / "runs", "b", evaluation=False)]
+    with pytest.raises(RLHFError, match="--out"):
+        write_report(runs)
+    assert not any((run / "report.md").exists() for run in runs)
+
+
+def test_several_runs_are_compared(tmp_path):
+    other = tmp_path / "elsewhere"
+    runs = [make_run(tmp_path / "runs", "a"), make_run(tmp_path / "runs", "b", evaluation=False),
+            make_run(other, "a")]  # a second run called "a": its plots must not overwrite the first's
+    paths = write_report(runs, tmp_path / "cmp", samples=2)
+    md = read(paths, "report.md")
+    assert "## Comparison" in md and "### Training" in md
+    assert "| a | sentiment | 1800 + 200 held out | 20 | 3.296 | policy | 75.0% \\[59.8%, 85.8%\\] |" in md
+    assert "| b | sentiment | 1800 + 200 held out | 20 | 3.296 | – | – |" in md
+    assert {"plots/win_rates.png", "plots/a-training.png", "plots/a-3-training.png", "plots/b-training.png"} <= set(paths)
+    assert "| a | simulated:sentiment | policy | 75.0%" in md  # the shared win-rate table names the run
+    assert "b: No evaluation yet: run `rlhf evaluate --config runs/b/config.yaml`." in md
+    assert md.count("The first 2 of 40 held-out queries") == 2
+    no_temporaries(tmp_path / "cmp")
+
+
+def test_a_directory_without_config_is_an_error_and_nothing_is_written(tmp_path):
+    good, bad = make_run(tmp_path / "runs", "good"), tmp_path / "runs" / "stray"
+    (bad / "eval").mkdir(parents=True)
+    with pytest.raises(RLHFError) as caught:
+        write_report([good, bad], tmp_path / "out")
+    message = str(caught.value)
+    assert "runs/stray is not a run directory (has no config.yaml)" in message and "\n" not in message
+    assert not (tmp_path / "out").exists() and not (good / "report.md").exists()
+    with pytest.raises(RLHFError, match="does not exist"):
+        write_report([tmp_path / "nowhere"])
+
+
+def test_a_config_path_is_taken_for_its_run(tmp_path):
+    run = make_run(tmp_path / "runs", "demo", evaluation=False)
+    assert write_report([run / "config.yaml"])["report.md"] == run / "report.md"
+
+
+def test_model_text_is_inert_in_html(tmp_path):
+    paths = write_report([make_run(tmp_path / "runs", "nasty", nasty=True)])
+    page = read(paths, "report.html")
+    assert "<script" not in page.lower() and "<img src=x" not in page and "<b>bold" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "[link](http://x)" in page and "![img](http://x/y.png)" in page  # shown literally, as typed
+    assert re.findall(r"<img [^>]*>", page) == [f'<img src="{name}" alt="{alt}">' for name, alt in (
+        ("plots/win_rates.png", "win rates against the baseline with 95% intervals"),
+        ("plots/training.png", "reward and KL per PPO update"),
+        ("plots/reward_distribution.png", "histograms of per-sample scores per system"),
+        ("plots/lengths.png", "histogram of words per sample per system"))]
+    assert "script-src 'none'" in page  # and a policy that would stop a script that got through
+
+
+def test_model_text_is_inert_in_markdown(tmp_path):
+    from markdown_it import MarkdownIt
+
+    md = read(write_report([make_run(tmp_path / "runs", "nasty", nasty=True)]), "report.md")
+    assert "\\<script\\>alert(1)\\</script\\>" in md and "\\[link\\](http://x)" in md and "!\\[img\\](http://x/y.png)" in md
+    # Rendered with raw HTML allowed (our own anchors and <br> need it), nothing from the model becomes markup.
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough").render(md)
+    assert "<script" not in rendered and "<b>" not in rendered and "<em>" not in rendered and "<del>" not in rendered
+    assert not re.search(r'<a href="(http://x|javascript)', rendered)
+    assert re.findall(r'<img src="([^"]*)"', rendered) == [
+        "plots/win_rates.png", "plots/training.png", "plots/reward_distribution.png", "plots/lengths.png"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered and "[link](http://x)" in rendered
+    samples = rendered[rendered.index('id="samples"'):]
+    rows = re.findall(r"<tr>(.*?)</tr>", samples, re.S)
+    assert len(rows) == 9 and all(row.count("<td") == 5 for row in rows[1:])  # a `|` in a sample splits no cell
+
+
+def test_the_command_handler_writes_and_says_where(tmp_path, capsys):
+    run = make_run(tmp_path / "runs", "demo")
+    parser = argparse.ArgumentParser()
+    report_commands.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["report", str(run), "--samples", "3"])
+    assert args.takes_overrides is False
+    assert args.handler(args, []) == 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and str(run / "report.md") in err and str(run / "report.html") in err
+    assert "4 plots" in err
+    args = parser.parse_args(["report", str(run), str(run)])
+    with pytest.raises(RLHFError, match="--out"):
+        args.handler(args, [])
+
+
+def test_reports_are_rewritten_in_place(tmp_path):
+    run = make_run(tmp_path / "runs", "demo", evaluation=False)
+    write_report([run])
+    write_policy(run, labeler=False)
+    write_config(run, "renamed", "sentiment")
+    md = write_report([run])["report.md"].read_text()
+    assert md.startswith("# RLHF report: renamed") and "simulated labeler score" not in md
+    no_temporaries(run)
+
+
+def _browser_missing():
+    if importlib.util.find_spec("selenium") is None:
+        return "selenium is not installed"
+    missing = [p for p in ("/usr/bin/chromium", "/usr/bin/chromedriver") if not Path(p).exists()]
+    return f"{' and '.join(missing)} absent" if missing else None
+
+
+@pytest.mark.skipif(_browser_missing() is not None, reason=f"no browser: {_browser_missing()}")
+def test_the_html_report_in_a_browser_shows_images_and_runs_nothing(tmp_path):
+    from labeling_app.browser import Chromium
+
+    paths = write_report([make_run(tmp_path / "runs", "nasty", nasty=True)])
+    with Chromium() as driver:
+        # A sentinel installed before the page's own code: any alert or script would record itself.
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+            "window.__alerts = []; window.alert = (m) => window.__alerts.push(String(m));")})
+        driver.get(paths["report.html"].resolve().as_uri())
+        driver.execute_async_script("const done = arguments[0]; (function wait() {"
+                                    " if ([...document.images].every(i => i.complete)) done(); else setTimeout(wait, 50); })();")
+        assert driver.title == "RLHF report: nasty"
+        widths = driver.execute_script("return [...document.images].map(i => [i.getAttribute('src'), i.naturalWidth])")
+        assert len(widths) == 4 and all(width > 0 for _, width in widths), widths
+        assert driver.execute_script("return window.__alerts") == []
+        assert driver.execute_script("return document.scripts.length") == 0
+        table = driver.execute_script("return document.querySelector('table.samples').innerText")
+        assert "<script>alert(1)</script>" in table and "[link](http://x)" in table
+        assert driver.execute_script("return document.querySelectorAll('a[href^=\"http\"]').length") == 0
+
+
+def test_human_judgements_made_after_the_evaluation_are_counted(tmp_path):
+    from rlhf.labeling.store import LabelStore
+    from rlhf.report.runs import load_run
+
+    run = make_run(tmp_path, "humans")
+    store = LabelStore.for_run(run)
+    store.add_queries([{"id": "q1", "task": "sentiment", "prompt": "It was", "split": "eval"}])
+    for a, b, winner in [("policy", "zero-shot", "a"), ("zero-shot", "policy", "b"), ("zero-shot", "policy", "tie"),
+                         ("policy", "zero-shot", None)]:
+        store.add_comparison("q1", a, b, "x", "y", judge="ann" if winner else None, winner=winner)
+    human = load_run(run).eval["judges"]["human"]["policy"]
+    assert (human["wins"], human["ties"], human["losses"], human["n"]) == (2, 1, 0, 3)
+    write_report([run])
+    assert "policy preferred to zero-shot in 83.3%" in (run / "report.md").read_text()

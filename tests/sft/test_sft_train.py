@@ -1,0 +1,123 @@
+"""Supervised fine-tuning on a tiny model: the loss falls, checkpoints resume, LoRA saves a whole model."""
+
+import json
+
+import pytest
+import torch
+from conftest import write
+from transformers import TrainerCallback
+
+from rlhf.config.run_config import load_config
+from rlhf.errors import RLHFError
+from rlhf.sft.train import train_sft
+
+QUIET = lambda message: None
+
+
+def sft_config(tmp_path, model_dir, *extra, task="sentiment"):
+    summaries = [("prompts.path", "documents"), ("task.query_length", 200), ("task.truncate_after", 8)]
+    return load_config(None, [
+        ("model.name", str(model_dir)), ("output_dir", str(tmp_path / "runs")), ("name", "sft"), ("task", task),
+        ("prompts.kind", "demo"), ("prompts.path", "stories"), ("task.query_length", 48), ("task.response_length", 24),
+        *(summaries if task == "tldr" else []),
+        ("sft.batch_size", 4), ("sft.learning_rate", 3e-3), ("sft.epochs", 2), ("sft.max_examples", 32),
+        ("sft.logging_steps", 1), ("sft.eval_steps", 100), ("sft.save_steps", 4), *extra,
+    ])
+
+
+def test_the_held_out_loss_falls_and_the_model_is_saved_with_a_card(tmp_path, tiny_llama, cli):
+    path = write(tmp_path / "c.yaml", f"""name: sft
+output_dir: {tmp_path / 'runs'}
+model: {{name: {tiny_llama}}}
+task: {{name: sentiment, query_length: 48, response_length: 24}}
+prompts: {{kind: demo, path: stories}}
+sft: {{batch_size: 4, learning_rate: 3.0e-3, epochs: 2, max_examples: 32, eval_steps: 100, save_steps: 100}}
+""")
+    code, _, err = cli("sft", "--config", str(path))
+    assert code == 0, err
+    out = tmp_path / "runs" / "sft" / "sft"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["eval_loss"] < metrics["eval_loss_before"] - 0.2
+    assert metrics["train_examples"] == 32 and metrics["loss_on"] == "all tokens" and metrics["steps"] == 16
+    assert "held-out loss" in err and "saved to" in err
+    assert "| perplexity |" in (out / "README.md").read_text()
+    assert not (tmp_path / "runs" / "sft" / "sft.checkpoints").exists()
+    from transformers import AutoModelForCausalLM
+
+    assert AutoModelForCausalLM.from_pretrained(out).config.vocab_size > 0
+    code, _, err = cli("sft", "--config", str(path))
+    assert code == 1 and "--overwrite" in err
+
+
+def test_summaries_train_on_the_summary_tokens_only(tmp_path, tiny_llama):
+    config = sft_config(tmp_path, tiny_llama, ("sft.epochs", 1), task="tldr")
+    metrics = train_sft(config, log=QUIET)
+    assert metrics["loss_on"] == "completion" and metrics["train_examples"] > 0
+
+
+class StopAfter(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step >= self.step:
+            raise KeyboardInterrupt  # a crash right after a checkpoint
+
+
+def test_a_killed_run_resumes_from_its_checkpoint_and_finishes(tmp_path, tiny_llama):
+    config = sft_config(tmp_path, tiny_llama)
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(config, log=QUIET, callbacks=[StopAfter(4)])
+    assert (config.layout.sft_checkpoints / "checkpoint-4").is_dir() and not (config.run_dir / "sft").exists()
+    with pytest.raises(RLHFError, match="--resume"):
+        train_sft(config, log=QUIET)
+    said, steps = [], []
+
+    class Count(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            steps.append(state.global_step)
+
+    metrics = train_sft(config, log=said.append, resume=True, callbacks=[Count()])
+    assert any("resuming from" in m and "checkpoint-4" in m for m in said)
+    assert metrics["steps"] == 16 and steps == list(range(5, 17))  # steps 1-4 are not done again
+
+
+def test_lora_with_checkpointing_and_8bit_adam_saves_a_merged_model(tmp_path, tiny_llama):
+    pytest.importorskip("bitsandbytes", reason="the 8-bit optimizer comes with the memory extra (bitsandbytes)")
+    config = sft_config(tmp_path, tiny_llama, ("sft.lora_r", 4), ("sft.gradient_checkpointing", True),
+                        ("sft.optim", "adamw_8bit"), ("sft.epochs", 1))
+    seen = {}
+
+    class Spy(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, optimizer=None, **kwargs):
+            inner = getattr(optimizer, "optimizer", optimizer)
+            seen["optimizer"] = f"{type(inner).__module__}:{getattr(getattr(inner, 'args', None), 'optim_bits', 32)}"
+            seen["trainable"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            seen["checkpointing"] = model.is_gradient_checkpointing
+
+    metrics = train_sft(config, log=QUIET, callbacks=[Spy()])
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    saved = AutoModelForCausalLM.from_pretrained(config.run_dir / "sft")
+    assert seen["optimizer"].startswith("bitsandbytes") and seen["optimizer"].endswith(":8") and seen["checkpointing"]
+    assert 0 < seen["trainable"] < sum(p.numel() for p in base.parameters()) / 2
+    assert not any("lora" in k for k in saved.state_dict())  # merged: a plain model
+    changed = [k for k, v in saved.state_dict().items() if k in base.state_dict() and v.shape == base.state_dict()[k].shape
+               and not torch.equal(v, base.state_dict()[k])]
+    assert changed and all("proj" in k or "lm_head" in k or "embed" in k for k in changed)
+    assert metrics["eval_loss"] < metrics["eval_loss_before"]
+
+
+@pytest.mark.parametrize("override, key", [
+    pytest.param(("sft.fp16", True), "sft.fp16", marks=pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 is refused on a CPU only")),
+    (("sft.optim", "lion"), "sft.optim"),
+    (("sft.max_examples", 0), "sft.max_examples"),
+])
+def test_impossible_options_name_their_key(tmp_path, tiny_llama, override, key):
+    from rlhf.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        config = sft_config(tmp_path, tiny_llama, override)
+        train_sft(config, log=QUIET)
+    assert not (tmp_path / "runs" / "sft" / "sft").exists()
