@@ -3,7 +3,7 @@
 Ziegler et al.'s labelers agreed with each other about 60% of the time on 4-way choices. For each
 simulated labeler kind, this samples 4 continuations of real prompts with the offline default model
 (the paper's sampling settings of the kind's task), scores them, and prints the expected agreement
-of two independent labelers (`simulated_labelers.expected_agreement`) at T = 0, at the shipped
+of two independent labelers (`rlhf.labeling.simulated.expected_agreement`) at T = 0, at the shipped
 default T, and the T that gives exactly 60%.
 
   kind             prompts                                                   task

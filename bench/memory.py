@@ -22,7 +22,7 @@ task, the one bench/ppo.py and bench/reward.py measure; TL;DR's 500 + 75 tokens 
   sft     rlhf.sft.build_trainer (TRL SFTTrainer), the shipped demo stories, B = 8 excerpts
   reward  BestOfNTrainer as `rlhf train-reward` builds it, B = 8 best-of-4 labels sampled from the
           base model and chosen by the simulated sentiment labeler (bench/reward.py's make_labels)
-  policy  rlhf.policy_train.build_trainer (PaperPPOTrainer, 4 PPO epochs), B = 16 rollouts of
+  policy  rlhf.policy.train.build_trainer (PaperPPOTrainer, 4 PPO epochs), B = 16 rollouts of
           Austen queries scored by an untrained reward model (as bench/ppo.py)
 
     python bench/memory.py --quick                   # tiny random llama, about a minute on 2 cores

@@ -3,7 +3,7 @@
 Labelers are created by the CLI (`rlhf labelers add`); passwords are checked by the store (Argon2).
 A failed sign-in says only "wrong name or password", never which of the two was wrong.
 
-Guessing is slowed down (`rlhf.passwords.Throttle`, one per app process): after 3 failed sign-ins
+Guessing is slowed down (`rlhf.labeling.passwords.Throttle`, one per app process): after 3 failed sign-ins
 for a name, or from one browser session, each further attempt waits 1, 2, 4, ... seconds (at most
 5 minutes); an attempt made sooner is refused without checking the password.
 

@@ -14,7 +14,8 @@ from typing import Iterable, Optional
 
 import yaml
 
-from rlhf.labeling.store import LabelStore, sqlite_url
+from rlhf.labeling.store import LabelStore
+from rlhf.run.layout import RunLayout, sqlite_url
 
 _OPENINGS = ["The rain had not stopped for three days when", "At the end of the lane stood a house that",
              "Nobody in the village remembered why", "She folded the letter twice and", "The train was late again, and"]
@@ -53,7 +54,7 @@ def make_run(run_root: Path, name: str = "demo", batches: int = 20, labelers_per
              labelers: Iterable[tuple[str, str, str]] = (("admin", "admin-password", "admin"),)) -> tuple[Path, LabelStore]:
     """A config file and a store with synthetic batches and the given (name, password, role) labelers."""
     config_path = write_config(run_root, name, labelers_per_batch=labelers_per_batch)
-    store = LabelStore(sqlite_url(config_path.parent / "labels.db"))
+    store = LabelStore(sqlite_url(RunLayout(config_path.parent).label_store))
     fill_store(store, synthetic_batches(batches))
     for labeler_name, password, role in labelers:
         store.add_labeler(labeler_name, password, role)

@@ -1,6 +1,6 @@
 """Subcommands of the labeling stage: sample, labelers, label (app or simulated), export, import.
 
-Each `add_*` function declares its arguments beside the handler that uses them; `cli.py` calls
+Each `add_*` function declares its arguments beside the handler that uses them; `rlhf.cli.main` calls
 `register` once. Handlers take the parsed arguments and the config overrides.
 """
 

@@ -19,9 +19,11 @@ import math
 from pathlib import Path
 from typing import Optional
 
+from rlhf.run.layout import RunLayout
+
 log = logging.getLogger(__name__)
 
-METRICS = Path("eval") / "metrics.json"
+METRICS = RunLayout(Path()).eval / "metrics.json"  # relative to a run directory
 _RATE_FIELDS = ("win_rate", "low", "high")
 
 

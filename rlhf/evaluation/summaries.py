@@ -39,7 +39,7 @@ def rouge(summary: str, reference: str) -> dict:
 def sentences(text: str) -> list[str]:
     """Sentences of `text`, with whitespace collapsed.
 
-    Splits like `rlhf.prompts.split_sentences` (same sentence-end rule, paragraphs on blank
+    Splits like `rlhf.tasks.prompts.split_sentences` (same sentence-end rule, paragraphs on blank
     lines) but keeps paragraphs without end punctuation: that function drops them as headings,
     while a sampled summary is often cut off mid-sentence and its last words must still count.
     """

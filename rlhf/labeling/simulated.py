@@ -7,7 +7,7 @@ order it was shown in), so everything downstream treats its labels like human on
 Scorers, `score(prompt, continuation, reference) -> float`:
   sentiment        VADER compound score of the continuation, -1 to 1.
   descriptiveness  see `descriptiveness_score`: distinct concrete sensory words per word, from the
-                   lexicon in `rlhf/descriptive_lexicon.py`.
+                   lexicon in `rlhf/labeling/lexicon.py`.
   rouge            mean of ROUGE-1, ROUGE-2 and ROUGE-L F1 (Porter stemming) against the query's
                    reference summary.
 
@@ -113,7 +113,7 @@ def _lookup(word: str) -> Optional[tuple[str, str]]:
 def descriptiveness_score(prompt: str, continuation: str, reference: Optional[str] = None) -> float:
     """A proxy for vivid, concrete, physical writing: sensory-word density of the continuation.
 
-    Rewards DISTINCT base forms from a hand-written lexicon (`rlhf/descriptive_lexicon.py`) of
+    Rewards DISTINCT base forms from a hand-written lexicon (`rlhf/labeling/lexicon.py`) of
     about 590 concrete words (colours, light, sounds, smells and tastes, textures and temperature,
     materials, shapes and sizes, the body, weather and landscape, household objects and clothing,
     animals, physical movements), each worth 1, plus about 50 descriptive modifiers ("slowly",

@@ -2,7 +2,7 @@
 
 This is where the paper's reward differs from TRL's PPOTrainer, which cuts every response at the
 first stop token anywhere and subtracts a penalty only when EOS is missing. Here each response is
-cut after its first truncation token at or after `truncate_after` (`rlhf.tasks.truncate_responses`),
+cut after its first truncation token at or after `truncate_after` (`rlhf.tasks.truncation.truncate_responses`),
 the reward model scores the cut response, a response without such a token gets `penalty_reward`
 instead of its score, and everything past the cut is masked out of the KL, the values and the loss.
 """

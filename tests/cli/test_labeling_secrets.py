@@ -68,7 +68,7 @@ def test_the_config_copy_masks_the_password_and_reads_back_with_the_environment(
 
 def test_rlhf_label_writes_a_masked_copy_and_hands_the_real_url_to_the_app(config, monkeypatch):
     calls = []
-    monkeypatch.setattr(labeling_commands, "open_store", lambda c: types.SimpleNamespace(count_batches=lambda: 3))
+    monkeypatch.setattr(labeling_commands, "existing_store", lambda c, what_to_do: types.SimpleNamespace(count_batches=lambda: 3))
     monkeypatch.setattr(labeling_commands.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
     logged = []
     monkeypatch.setattr(labeling_commands, "log", logged.append)
@@ -113,9 +113,7 @@ def test_the_loop_writes_masked_copies_for_every_round(config):
 
 
 def test_the_human_labeling_instructions_say_how_to_pass_the_password(config, monkeypatch):
-    from rlhf.cli import labeling as commands
-
-    monkeypatch.setattr(commands, "open_store", lambda c: object())
+    monkeypatch.setattr("rlhf.labeling.store.open_store", lambda c: object())
     monkeypatch.setattr(pipeline, "_unlabeled_batches", lambda store, round_: 4)
     logged = []
     assert pipeline.label_stage(config, logged.append) is False

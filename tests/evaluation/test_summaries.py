@@ -27,7 +27,7 @@ def test_rouge_partial_overlap():
 
 
 def test_sentences_keep_an_unpunctuated_tail():
-    # rlhf.prompts.split_sentences would drop this whole paragraph as a heading.
+    # rlhf.tasks.prompts.split_sentences would drop this whole paragraph as a heading.
     assert sentences("It was late.  The model\nstopped mid") == ["It was late.", "The model stopped mid"]
     assert sentences("") == []
 

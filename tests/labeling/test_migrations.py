@@ -89,7 +89,7 @@ def test_the_migrations_make_exactly_the_models_schema(store_url):
             tables = set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
-    assert diff == [], f"rlhf/store_schema.py and rlhf/migrations differ: run `python -m rlhf.labeling.migrations revision ...`: {diff}"
+    assert diff == [], f"rlhf/labeling/schema.py and rlhf/labeling/migrations differ: run `python -m rlhf.labeling.migrations revision ...`: {diff}"
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
 
 
