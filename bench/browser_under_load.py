@@ -24,17 +24,27 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BROWSER_TESTS = ["tests/test_labeling_browser.py", "tests/test_labeling_locked_browser.py", "tests/test_compare_page.py"]
+BROWSER_TESTS = ("test_labeling_browser.py", "test_labeling_locked_browser.py", "test_compare_page.py")
 BUSY = "while True: pass"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tests", nargs="*", default=BROWSER_TESTS, help="test files (default: the browser tests)")
+    parser.add_argument("tests", nargs="*", help="test files (default: the browser tests, wherever under tests/)")
     parser.add_argument("--runs", type=int, default=5, help="how many times to run the tests")
     parser.add_argument("--load", type=int, default=os.cpu_count() or 1, help="busy processes (default: one per CPU)")
     parser.add_argument("--logs", type=Path, help="folder for each run's pytest output (default: a temporary one)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.tests = args.tests or browser_tests()
+    return args
+
+
+def browser_tests() -> list[str]:
+    """The browser test files, found by name so that moving them to another folder under tests/ keeps this working."""
+    found = [str(path.relative_to(ROOT)) for name in BROWSER_TESTS for path in sorted(ROOT.glob(f"tests/**/{name}"))]
+    if len(found) != len(BROWSER_TESTS):
+        raise SystemExit(f"expected one each of {', '.join(BROWSER_TESTS)} under tests/, found {found}")
+    return found
 
 
 @contextmanager
