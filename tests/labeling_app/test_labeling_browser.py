@@ -5,13 +5,14 @@ comparisons on the Compare page with keys 1-3 the same way. Saves tests/artifact
 tests/artifacts/compare_page.png. Skipped only where /usr/bin/chromium or chromedriver is absent.
 """
 
-import time
 from pathlib import Path
 
 import pytest
 
 from labeling_app import compare_page, label_page
-from labeling_app.browser import AppServer, Chromium, LabelingTab, browser_missing
+from labeling_app.browser import (COMPARE_PAGE, AppServer, Chromium, LabelingTab, body_text, browser_missing,
+                                  click_when_ready, save_screenshot, type_when_ready, wait_for, wait_for_text,
+                                  wait_until, wait_until_settled)
 from labeling_app.synthetic import fill_store, make_run
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=f"no browser: {browser_missing()}")
@@ -45,8 +46,12 @@ def tab(server):
         yield LabelingTab(driver, server.url)
 
 
+SKIP = ("xpath", "//button[.//*[contains(text(), 'Skip')]]")
+DETAILS = "input[aria-label='Details (optional)']"
+
+
 def press_after_reading(tab: LabelingTab, key: str) -> None:
-    time.sleep(label_page.BOUNCE_SECONDS + 0.1)  # a person reads first; faster presses are dropped as bounces
+    tab.read_item(label_page.BOUNCE_SECONDS + 0.1)  # a person reads first; faster presses are dropped as bounces
     tab.press(key)
 
 
@@ -54,15 +59,14 @@ def test_labeling_with_the_keyboard_stores_what_was_on_screen(run, server, tab):
     _, store = run
     tab.sign_in("ann", "ann-password")
     first = tab.wait_for_item()
-    body = tab.driver.find_element("tag name", "body").text
+    body = body_text(tab.driver)
     assert "Dashboard" not in body and "Signed in as ann" in body  # a labeler's menu has no dashboard
-    time.sleep(0.5)  # let the fonts settle for the screenshot
-    ARTIFACTS.mkdir(exist_ok=True)
-    tab.driver.save_screenshot(str(ARTIFACTS / "labeling_page.png"))
+    save_screenshot(tab.driver, ARTIFACTS / "labeling_page.png")
 
     shown = {}
     for key in "3142":
-        batch, texts = tab.batch_on_screen(), tab.shown_texts()
+        batch = tab.wait_for_item()  # all of the item: texts read from a half-drawn page could mix two items
+        texts = tab.shown_texts()
         shown[int(batch)] = (texts, int(key))
         if any("<script>" in text for text in texts):
             _check_literal(tab)
@@ -95,27 +99,32 @@ def test_typing_a_digit_in_the_skip_details_does_not_choose(run, server, tab):
     _, store = run
     tab.sign_in("ann", "ann-password")
     batch = tab.wait_for_item()
-    tab.driver.find_element("xpath", "//button[.//*[contains(text(), 'Skip')]]").click()
-    details = tab.wait_for(lambda d: [e for e in d.find_elements("css selector", "input[aria-label='Details (optional)']")
-                                      if e.is_displayed()])
-    time.sleep(label_page.BOUNCE_SECONDS + 0.1)
-    details[0].send_keys("1 and 2")
-    time.sleep(1.0)
+    click_when_ready(tab.driver, SKIP, "the Skip… button")
+    wait_for(tab.driver, DETAILS, "the open Skip popover's details field", visible=True)
+    tab.read_item(label_page.BOUNCE_SECONDS + 0.1)  # so a leaked "1" would count as a choice, not a bounce
+    type_when_ready(tab.driver, DETAILS, "1 and 2", "the details field to type into")
+    wait_until(tab.driver, lambda d: wait_for(d, DETAILS, visible=True).get_attribute("value") == "1 and 2",
+               "'1 and 2' in the details field")
+    wait_until_settled(tab.driver)
     assert store.labels() == [] and tab.batch_on_screen() == batch
+
+    # A choice by the "1" could still be a round trip away; skipping settles it: the skip is stored for this
+    # item only if nothing labeled it first, and the server handles the session's messages in order.
+    click_when_ready(tab.driver, ("xpath", "//button[.//*[contains(text(), 'Skip this item')]]"), "Skip this item")
+    wait_until(tab.driver, lambda _d: store.labels(), "the skip to be stored")
+    [label] = store.labels()
+    assert label.batch_id == int(batch) and label.skipped and label.reason.endswith(": 1 and 2")
 
 
 def test_a_labeler_who_opens_the_dashboard_url_sees_admins_only(run, server, tab):
-    tab.driver.get(server.url + "/dashboard")
-    tab.wait_for(lambda d: d.find_elements("css selector", "input[aria-label='Name']"))
-    tab.driver.find_element("css selector", "input[aria-label='Name']").send_keys("ann")
-    tab.driver.find_element("css selector", "input[aria-label='Password']").send_keys("ann-password\n")
-    tab.wait_for(lambda d: "Admins only." in d.find_element("tag name", "body").text)
-    body = tab.driver.find_element("tag name", "body").text
+    LabelingTab(tab.driver, server.url + "/dashboard").sign_in("ann", "ann-password")
+    wait_for_text(tab.driver, "Admins only.")
+    wait_until_settled(tab.driver)  # what is absent now is not merely still to come
+    body = body_text(tab.driver)
     assert "Export" not in body and "Agreement" not in body and "Labelers" not in body
 
 
 SYSTEM, BASELINE = "policy-x9", "zero-shot"
-_COMPARISON_ON_SCREEN = "const el = document.querySelector('[data-comparison]'); return el ? el.dataset.comparison : null;"
 _SIDES = """return ['left', 'right'].map(side =>
   document.querySelector(`.rlhf-compare-text[data-side="${side}"] .rlhf-compare-body`).textContent);"""
 
@@ -133,28 +142,21 @@ def compare_server(tmp_path):
 def test_judging_comparisons_with_the_keyboard_stores_a_b_or_tie(compare_server):
     server, store = compare_server
     with Chromium() as driver:
-        tab = LabelingTab(driver, server.url + "/compare")
+        tab = LabelingTab(driver, server.url + "/compare", page=COMPARE_PAGE)
         tab.sign_in("ann", "ann-password")
-        body = lambda: driver.find_element("tag name", "body").text  # noqa: E731
         shown = {}
         for step, key in enumerate("1232"):
-            comparison = tab.wait_for(lambda d: d.execute_script(_COMPARISON_ON_SCREEN))
-            tab.wait_for(lambda d: d.execute_script(
-                "return [...document.querySelectorAll('button')].filter(b => b.innerText.includes('is better')).length") == 2)
+            comparison = tab.wait_for_item()  # both sides and all three buttons (key 3 presses Tie)
             left, right = driver.execute_script(_SIDES)
             shown[int(comparison)] = (left, right, key)
-            text = body()
+            text = body_text(driver)
             assert SYSTEM not in text and BASELINE not in text and "policy" not in text
             if step == 0:
                 assert "Compare" in text and "Dashboard" not in text and "Signed in as ann" in text
-                ARTIFACTS.mkdir(exist_ok=True)
-                time.sleep(0.5)  # let the fonts settle for the screenshot
-                driver.save_screenshot(str(ARTIFACTS / "compare_page.png"))
-            time.sleep(compare_page.BOUNCE_SECONDS + 0.1)  # a person reads first; faster presses are dropped
-            driver.find_element("tag name", "body").send_keys(key)
-            tab.wait_for(lambda d: d.execute_script(_COMPARISON_ON_SCREEN) not in (comparison,)
-                         or "Nothing left to compare" in body())
-        tab.wait_for(lambda d: "Nothing left to compare" in body())
+                save_screenshot(driver, ARTIFACTS / "compare_page.png")
+            tab.read_item(compare_page.BOUNCE_SECONDS + 0.1)  # a person reads first; faster presses are dropped
+            tab.press(key)  # returns once the next comparison (or the end) is on screen
+        wait_for_text(driver, "Nothing left to compare")
 
     rows = {row.id: row for row in store.comparisons()}
     assert set(shown) == set(rows) and len(rows) == 4

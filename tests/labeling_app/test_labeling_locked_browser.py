@@ -4,7 +4,8 @@ the Label and Compare pages: no alert, no element made from it. Skipped only wit
 
 import pytest
 
-from labeling_app.browser import AppServer, Chromium, LabelingTab, browser_missing
+from labeling_app.browser import (COMPARE_PAGE, AppServer, Chromium, LabelingTab, browser_missing, wait_for,
+                                  wait_until_settled)
 from labeling_app.synthetic import fill_store, make_run
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=f"no browser: {browser_missing()}")
@@ -52,9 +53,9 @@ def no_alert(driver) -> bool:
 
 @pytest.mark.parametrize("path", ["/", "/label", "/compare", "/dashboard"])
 def test_every_url_asks_for_a_sign_in_first(server, driver, path):
-    tab = LabelingTab(driver, server.url + path)
-    driver.get(tab.url)
-    tab.wait_for(lambda d: d.find_elements("css selector", "input[aria-label='Password']"))
+    driver.get(server.url + path)
+    wait_for(driver, "input[aria-label='Password']", "the sign-in form")
+    wait_until_settled(driver)  # what is absent now is not merely still to come
     text = body(driver)
     assert "Sign in" in text
     for hidden in ("left or right", "one.", "Dashboard", "Export", "Compare", "Signed in as"):
@@ -72,10 +73,9 @@ def test_model_text_is_inert_on_the_label_and_compare_pages(server, driver):
     assert driver.execute_script(MADE, ".rlhf-option") == 0
     assert no_alert(driver)
 
-    tab = LabelingTab(driver, server.url + "/compare")
+    tab = LabelingTab(driver, server.url + "/compare", page=COMPARE_PAGE)
     tab.sign_in("ann", "ann-password")  # a new page load is a new session
-    tab.wait_for(lambda d: d.find_elements("css selector", ".rlhf-compare-text"))
-    tab.wait_for(lambda d: "is better" in body(d))
+    tab.wait_for_item()  # both sides, drawn by a finished run
     sides = driver.execute_script("return [...document.querySelectorAll('.rlhf-compare-text')].map(e => e.innerText).join('\\n')")
     for raw in (SCRIPT, IMG, LINK, IMAGE):
         assert raw in sides
