@@ -139,7 +139,7 @@ def train_policy(config, log=print, resume: bool = False, overwrite: bool = Fals
     final = config.layout.policy
     checkpoints = config.layout.policy_checkpoints
     latest = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
-    start = resume_point(final, checkpoints, latest, resume, overwrite, log)
+    start = resume_point(config.layout.policy_done(), final, checkpoints, latest, resume, overwrite, log)
     if overwrite and not resume:
         config.layout.policy_samples.unlink(missing_ok=True)
     trainer = build_trainer(config, log, callbacks)

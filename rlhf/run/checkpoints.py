@@ -7,15 +7,15 @@ from pathlib import Path
 from rlhf.errors import RLHFError
 
 
-def resume_point(final: Path, checkpoints: Path, latest, resume: bool, overwrite: bool, log):
+def resume_point(finished: bool, final: Path, checkpoints: Path, latest, resume: bool, overwrite: bool, log):
     """The checkpoint a training stage continues from (None: from the start), after its refusals.
 
-    A finished `final` needs --overwrite; an unfinished run (`latest`, its newest checkpoint) needs
-    --resume or --overwrite; --overwrite without --resume deletes the old checkpoints.
+    A `finished` stage (RunLayout says so) needs --overwrite; an unfinished run (`latest`, its newest
+    checkpoint) needs --resume or --overwrite; --overwrite without --resume deletes the old checkpoints.
     """
     import shutil
 
-    if (final / "config.json").exists() and not overwrite:
+    if finished and not overwrite:
         raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
     if latest and not resume and not overwrite:
         raise RLHFError(f"{checkpoints} holds a checkpoint of an unfinished run ({Path(latest).name}): "

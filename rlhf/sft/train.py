@@ -66,7 +66,7 @@ def train_sft(config, log=print, resume: bool = False, overwrite: bool = False, 
     """Train, measure held-out loss before and after, save <run dir>/sft; returns the metrics."""
     final = config.layout.sft
     checkpoints = config.layout.sft_checkpoints
-    start = resume_point(final, checkpoints, last_complete_checkpoint(checkpoints), resume, overwrite, log)
+    start = resume_point(config.layout.sft_done(), final, checkpoints, last_complete_checkpoint(checkpoints), resume, overwrite, log)
     trainer = build_trainer(config, log, callbacks)  # the model and data are checked before anything is written
     write_run_config(config)
     before = trainer.evaluate()["eval_loss"]  # the base model's: a resumed run loads its weights in train()
