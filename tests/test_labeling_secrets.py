@@ -112,8 +112,7 @@ def test_the_loop_writes_masked_copies_for_every_round(config):
 def test_the_human_labeling_instructions_say_how_to_pass_the_password(config, monkeypatch):
     from rlhf import labeling_commands as commands
 
-    monkeypatch.setattr(commands, "open_store", lambda c: object())
-    monkeypatch.setattr(pipeline, "_unlabeled_batches", lambda store, round_: 4)
+    monkeypatch.setattr(commands, "open_store", lambda c: types.SimpleNamespace(count_unlabeled_batches=lambda round: 4))
     logged = []
     assert pipeline.label_stage(config, logged.append) is False
     assert DATABASE_URL_ENV in logged[0] and SECRET not in logged[0]
