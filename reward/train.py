@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import torch
-from sqlalchemy import select
 from transformers import TrainingArguments
 
 from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, split_by_query
@@ -41,15 +40,8 @@ def load_choices(config, store) -> list[Choice]:
 
 def normalization_pairs(store, config, choices: list[Choice]) -> list[tuple[str, str]]:
     """(query, sample) texts of the base policy: round-0 batches of the base model, else the labels' own samples."""
-    from rlhf.store_schema import BatchRow, QueryRow
-
     limit = config.reward.normalize_samples
-    pairs = []
-    if store is not None:
-        with store.session() as s:
-            rows = s.execute(select(QueryRow.prompt, BatchRow.samples).join(QueryRow, QueryRow.id == BatchRow.query_id)
-                             .where(BatchRow.policy == config.model.name, BatchRow.round == 0).order_by(BatchRow.id))
-            pairs = [(prompt, sample) for prompt, samples in rows for sample in samples]
+    pairs = store.policy_samples(config.model.name, 0) if store is not None else []
     if not pairs:
         pairs = [(c.query, s) for c in choices for s in c.samples]
     return pairs[:limit]
