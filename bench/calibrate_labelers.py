@@ -49,12 +49,11 @@ def sample_batches(source: str, n: int, cache: Path) -> list[dict]:
     """4 continuations of the first n train-split prompts of a source (read from the cache if there)."""
     if cache.is_file():
         return [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
-    from rlhf.generation import sampling_settings
-    from rlhf.models.loading import load_model_for
-    from rlhf.tasks.queries import queries_for
     from rlhf.config.run_config import load_config
-    from rlhf.generation import generate
+    from rlhf.generation import generate, sampling_settings
+    from rlhf.models.loading import load_model_for
     from rlhf.run.files import write_jsonl
+    from rlhf.tasks.queries import queries_for
 
     config = load_config(None, SOURCES[source] + [("generation.num_samples", 4)])
     model, tokenizer = load_model_for(config)

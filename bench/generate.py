@@ -33,13 +33,13 @@ import transformers
 from rich.console import Console
 from rich.table import Table
 
-from rlhf.models import offline as offline_models
-from rlhf.tasks.queries import queries_for
 from rlhf.config.run_config import load_config
-from rlhf.generation import SamplingSettings, generate
 from rlhf.config.sections import ModelConfig
+from rlhf.generation import SamplingSettings, generate
+from rlhf.models import offline as offline_models
 from rlhf.models.loading import load_causal_lm, pick_device, pick_dtype, resolve
 from rlhf.models.tiny import save_tiny_model
+from rlhf.tasks.queries import queries_for
 
 console = Console()
 

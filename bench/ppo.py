@@ -142,10 +142,9 @@ def run_trl(args, config, clock: UpdateClock):
     from trl.experimental.ppo import ppo_trainer as trl_ppo
 
     from reward.model import load_reward_model
-    from rlhf.models.loading import load_model_for
-    from rlhf.tasks.queries import queries_for
-    from rlhf.models.loading import resolve
+    from rlhf.models.loading import load_model_for, resolve
     from rlhf.policy.train import separate_value_model
+    from rlhf.tasks.queries import queries_for
 
     policy, tokenizer = load_model_for(config)
     reward_model, _ = load_reward_model(config.layout.reward_model)

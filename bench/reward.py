@@ -52,12 +52,12 @@ def parse_args(argv=None):
 def make_labels(args, work: Path) -> Path:
     """Sample, label with sim:sentiment, and write the encoded train/eval choices to JSON."""
     from reward.data import choices_from_store, encode_choice, split_by_query
-    from rlhf.models.loading import load_model_for
-    from rlhf.tasks.queries import queries_for
     from rlhf.config.run_config import load_config
-    from rlhf.labeling.store import LabelStore
     from rlhf.labeling.batches import sample_for_labeling
     from rlhf.labeling.simulated import simulate
+    from rlhf.labeling.store import LabelStore
+    from rlhf.models.loading import load_model_for
+    from rlhf.tasks.queries import queries_for
 
     config = load_config(None, [("model.name", args.model), ("output_dir", str(work)), ("name", "bench"),
                                 ("prompts.path", str(AUSTEN)), ("generation.batch_size", 16)])

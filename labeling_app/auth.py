@@ -23,8 +23,8 @@ from typing import Optional
 import streamlit as st
 
 from labeling_app import render
-from rlhf.labeling.store import Labeler, LabelStore
 from rlhf.labeling.passwords import Throttle
+from rlhf.labeling.store import Labeler, LabelStore
 
 LABELER = "labeler"
 LABEL_PAGE = "routes/label.py"  # relative to app.py

@@ -190,8 +190,7 @@ def wait_for(driver, locator, what: Optional[str] = None, visible: bool = False,
 
 def _act_when_ready(driver, locator, act, what: str, timeout: float) -> None:
     """act(element) on the first displayed, enabled element, retried while the browser refuses it."""
-    from selenium.common.exceptions import (ElementClickInterceptedException, ElementNotInteractableException,
-                                            StaleElementReferenceException)
+    from selenium.common.exceptions import ElementClickInterceptedException, ElementNotInteractableException, StaleElementReferenceException
 
     by, value = _locator(locator)
 

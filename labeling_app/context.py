@@ -10,16 +10,14 @@ import gc
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import NoReturn
 
 import streamlit as st
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from rlhf.config.run_config import Config, load_config
 from rlhf.config.secrets import redact
 from rlhf.errors import RLHFError
-from rlhf.labeling.store import LabelStore
+from rlhf.labeling.store import DatabaseError, LabelStore, missing_sqlite_file
 
 ENV = "RLHF_CONFIG"
 HOW_TO_START = (f"Start the app with `{ENV}=runs/<name>/config.yaml streamlit run labeling_app/app.py` "
@@ -51,7 +49,7 @@ def run_context() -> RunContext:
     except _NoStore as missing:
         _fail(f"There is no label store at {missing}. Create it with the rlhf CLI (`rlhf sample`, `rlhf labelers add`) "
               "from the same working directory, or give the run an absolute output_dir.")
-    except (SQLAlchemyError, RLHFError, ImportError) as error:  # ImportError: the URL's driver is missing
+    except (DatabaseError, RLHFError, ImportError) as error:  # ImportError: the URL's driver is missing
         # Neither the URL nor the driver's message shows the password.
         _fail(redact(f"Cannot open the label store {config.database_url}: {error}", config.database_url))
     _freeze_startup_objects()
@@ -69,7 +67,7 @@ class _NoStore(Exception):
 
 @st.cache_resource(show_spinner=False)
 def _open_store(url: str) -> LabelStore:
-    missing = _missing_sqlite_file(url)
+    missing = missing_sqlite_file(url)
     if missing is not None:
         raise _NoStore(str(missing))  # not cached: the next run looks again
     return LabelStore(url)
@@ -83,15 +81,6 @@ def _freeze_startup_objects() -> bool:
     gc.collect()
     gc.freeze()
     return True
-
-
-def _missing_sqlite_file(url: str) -> Optional[Path]:
-    """The path of an SQLite store that does not exist yet, else None."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
 
 
 def _fail(message: str) -> NoReturn:

@@ -12,10 +12,10 @@ import streamlit as st
 
 from labeling_app import auth, render
 from labeling_app.context import RunContext, run_context
-from rlhf.labeling import stats as label_stats
 from rlhf.errors import RLHFError
 from rlhf.evaluation.dashboard_rows import comparison_rows, eval_summaries
 from rlhf.evaluation.win_rates import comparison_win_rates
+from rlhf.labeling import stats as label_stats
 
 BASELINE = "zero-shot"
 SIMULATED_PREFIX = "sim:"  # simulated labelers' names (rlhf.labeling.simulated): not people

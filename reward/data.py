@@ -31,14 +31,10 @@ class Choice:
 def choices_from_store(store, task_name: Optional[str] = None) -> list[Choice]:
     """Every effective, non-skipped, non-flagged label as a Choice (optionally of one task only)."""
     out, tasks = [], set()
-    for label in store.labels():
-        if label.skipped or label.flagged or label.choice is None:
-            continue
-        batch = store.batch(label.batch_id)
-        query = store.query(batch.query_id)
-        tasks.add(query.task)
-        if task_name is None or query.task == task_name:
-            out.append(Choice(query.id, query.prompt, list(batch.samples), label.choice, query.task))
+    for label in store.training_labels():
+        tasks.add(label.task)
+        if task_name is None or label.task == task_name:
+            out.append(Choice(label.query_id, label.prompt, list(label.samples), label.choice, label.task))
     if not out:
         raise _no_labels(task_name, tasks)
     return out

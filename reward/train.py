@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import torch
-from sqlalchemy import select
 from transformers import TrainingArguments
 
 from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, split_by_query
@@ -20,9 +19,9 @@ from reward.model import backbone, build_reward_model, save_reward_model
 from reward.normalize import normalize
 from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
 from rlhf.errors import RLHFError
+from rlhf.models.training import linear_module_names
 from rlhf.run.checkpoints import last_complete_checkpoint
 from rlhf.run.files import replace_dir
-from rlhf.models.training import linear_module_names
 
 
 def to_pairs(choices: list[Choice]) -> list[Choice]:
@@ -42,15 +41,8 @@ def load_choices(config, store) -> list[Choice]:
 
 def normalization_pairs(store, config, choices: list[Choice]) -> list[tuple[str, str]]:
     """(query, sample) texts of the base policy: round-0 batches of the base model, else the labels' own samples."""
-    from rlhf.labeling.schema import BatchRow, QueryRow
-
     limit = config.reward.normalize_samples
-    pairs = []
-    if store is not None:
-        with store.session() as s:
-            rows = s.execute(select(QueryRow.prompt, BatchRow.samples).join(QueryRow, QueryRow.id == BatchRow.query_id)
-                             .where(BatchRow.policy == config.model.name, BatchRow.round == 0).order_by(BatchRow.id))
-            pairs = [(prompt, sample) for prompt, samples in rows for sample in samples]
+    pairs = store.policy_samples(config.model.name, 0) if store is not None else []
     if not pairs:
         pairs = [(c.query, s) for c in choices for s in c.samples]
     return pairs[:limit]

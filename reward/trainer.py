@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from transformers import Trainer
 
-from reward.loss import best_of_n_accuracy, best_of_n_loss, calibration_error, implied_pair_accuracy
 from reward.data import full_sequences
+from reward.loss import best_of_n_accuracy, best_of_n_loss, calibration_error, implied_pair_accuracy
 from reward.model import backbone, pool, sequence_features
 
 

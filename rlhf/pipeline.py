@@ -37,11 +37,11 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
 
 
 def sample_stage(config: Config, log) -> bool:
+    from rlhf.labeling.batches import policy_name, sample_round
     from rlhf.labeling.store import open_store
-    from rlhf.labeling.batches import policy_name, sample_round, sampled_query_ids
 
     store = open_store(config)
-    done = len(sampled_query_ids(store, policy_name(config), config.labeling.round))
+    done = len(store.sampled_query_ids(policy_name(config), config.labeling.round))
     if done >= config.labeling.num_queries:
         log(f"sample: skipped, {done} batches of round {config.labeling.round} are stored")
         return True
@@ -60,7 +60,7 @@ def label_stage(config: Config, log) -> bool:
                      labelers_per_batch=config.labeling.labelers_per_batch, seed=config.seed + config.labeling.round)
         log(f"label: sim:{config.labeling.simulator} stored {n} labels")
         return True
-    unlabeled = _unlabeled_batches(store, config.labeling.round)
+    unlabeled = store.count_unlabeled_batches(config.labeling.round)
     if not unlabeled:
         log("label: every batch has a label")
         return True
@@ -71,17 +71,6 @@ def label_stage(config: Config, log) -> bool:
         + (f" The copy's database password is masked: set {DATABASE_URL_ENV} to the full labeling.database_url first."
            if url_password(config.labeling.database_url) else ""))
     return False
-
-
-def _unlabeled_batches(store, round_: int) -> int:
-    from sqlalchemy import func, select
-
-    from rlhf.labeling.schema import BatchRow, LabelRow
-
-    labeled = select(LabelRow.batch_id)
-    with store.session() as s:
-        return s.scalar(select(func.count()).select_from(BatchRow)
-                        .where(BatchRow.round == round_, BatchRow.id.not_in(labeled)))
 
 
 def reward_stage(config: Config, log) -> bool:

@@ -20,9 +20,9 @@ import pytest
 from ppo_fixtures import ppo_config, save_untrained_reward_model, write_config
 from sqlalchemy import select, text
 
+from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelRow
 from rlhf.labeling.store import LabelStore, sqlite_url
 from rlhf.policy.trainer import latest_checkpoint
-from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelRow
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ["bright", "warm", "cold", "dark", "glad", "sad", "kind", "cruel"]

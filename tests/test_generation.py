@@ -1,7 +1,7 @@
 import pytest
 
-from rlhf.generation import SamplingSettings, generate
 from rlhf.config.sections import ModelConfig
+from rlhf.generation import SamplingSettings, generate
 from rlhf.models.loading import load_causal_lm
 from rlhf.tasks.queries import Query, encode
 

@@ -2,7 +2,6 @@
 
 import json
 
-
 LOOP = """name: loop
 output_dir: {out}
 model: {{name: {model}}}
@@ -48,8 +47,8 @@ def test_human_labeling_stops_after_sampling_and_says_how_to_go_on(tmp_path, tin
 
 
 def test_a_second_round_samples_from_the_first_rounds_policy_into_the_same_store(tmp_path, tiny_gpt2, cli):
-    from rlhf.labeling.store import LabelStore
     from rlhf.labeling.schema import BatchRow
+    from rlhf.labeling.store import LabelStore
 
     path = write_loop(tmp_path, tiny_gpt2)
     code, _, err = cli("run", "--config", path, "--rounds", "2")

@@ -19,7 +19,8 @@ def register(sub) -> None:
 
 
 def evaluate(args, overrides) -> int:
-    from rlhf.evaluation.evaluate import evaluate as run_evaluation, queue_human_pairs, systems_for
+    from rlhf.evaluation.evaluate import evaluate as run_evaluation
+    from rlhf.evaluation.evaluate import queue_human_pairs, systems_for
     from rlhf.labeling.store import open_store
 
     config = load_config(args.config, overrides)

@@ -33,7 +33,8 @@ def register(sub) -> None:
 def generate(args, overrides) -> int:
     from dataclasses import asdict
 
-    from rlhf.generation import generate as sample, sampling_settings
+    from rlhf.generation import generate as sample
+    from rlhf.generation import sampling_settings
     from rlhf.models.loading import load_model_for
     from rlhf.run.files import write_jsonl
     from rlhf.tasks.queries import Query, encode, queries_for

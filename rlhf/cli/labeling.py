@@ -67,9 +67,9 @@ def register(sub) -> None:
 def sample(args, overrides) -> int:
     from dataclasses import replace
 
+    from rlhf.labeling.batches import sample_for_labeling
     from rlhf.models.loading import load_model_for
     from rlhf.tasks.queries import queries_for
-    from rlhf.labeling.batches import sample_for_labeling
 
     config = load_config(args.config, overrides)
     # The model and the prompts are checked before the run directory or the store is written.

@@ -8,8 +8,8 @@ nested sections addressed by dotted keys (`--generation.temperature 0.5`). Every
 from __future__ import annotations
 
 import dataclasses
-import re
 import difflib
+import re
 import types
 import typing
 from pathlib import Path

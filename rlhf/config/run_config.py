@@ -14,8 +14,7 @@ from typing import Optional
 from rlhf.config.loader import dump_yaml, expand_path, from_dict, option, read_yaml, set_dotted, to_dict
 from rlhf.config.prompt_source import PromptSource
 from rlhf.config.secrets import mask_url, unmask_database_url
-from rlhf.config.sections import (EvaluationSettings, GenerationSettings, LabelingConfig, ModelConfig, PolicySettings,
-                                  RewardSettings, SftSettings)
+from rlhf.config.sections import EvaluationSettings, GenerationSettings, LabelingConfig, ModelConfig, PolicySettings, RewardSettings, SftSettings
 from rlhf.config.task import Task, resolve_task_spec
 from rlhf.run.files import write_text
 from rlhf.run.layout import RunLayout, sqlite_url

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Optional
 
 from rlhf.config.loader import expand_path, from_dict, option, read_yaml
-from rlhf.errors import ConfigError
 from rlhf.config.prompt_source import PromptSource
+from rlhf.errors import ConfigError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin_tasks"
 

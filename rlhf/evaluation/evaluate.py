@@ -24,9 +24,9 @@ from typing import Optional
 
 from rlhf.config.rounds import rl_only_config
 from rlhf.errors import RLHFError
+from rlhf.evaluation.win_rates import prompt_win_rates, store_win_rates
 from rlhf.run.files import write_jsonl, write_text
 from rlhf.run.layout import is_model_dir
-from rlhf.evaluation.win_rates import prompt_win_rates, store_win_rates
 
 BASELINE = "zero-shot"
 
@@ -189,9 +189,9 @@ def evaluate(config, log=print, overwrite: bool = False) -> dict:
 
 def sample_all(config, log=print):
     """The held-out queries and {system: per-query samples}."""
-    from rlhf.tasks.queries import queries_for
     from rlhf.models.loading import resolve
     from rlhf.models.tokenizer import load_tokenizer
+    from rlhf.tasks.queries import queries_for
 
     systems = systems_for(config)
     tokenizer = load_tokenizer(resolve(config.model.name, config.model.cache_dir, log=log, revision=config.model.revision))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from dataclasses import asdict
 
-from sqlalchemy import select
 from tqdm.auto import tqdm
 
 from rlhf.config.run_config import Config
@@ -18,18 +17,11 @@ from rlhf.config.secrets import mask_url
 from rlhf.generation import generate
 from rlhf.labeling.store import LabelStore
 from rlhf.tasks.queries import Query
-from rlhf.labeling.schema import BatchRow
 
 
 def policy_name(config: Config) -> str:
     """How batches name their policy: the trained policy directory, else the base model."""
     return config.labeling.policy or config.model.name
-
-
-def sampled_query_ids(store: LabelStore, policy: str, round: int) -> set[str]:
-    with store.session() as s:
-        stmt = select(BatchRow.query_id).where(BatchRow.policy == policy, BatchRow.round == round)
-        return set(s.scalars(stmt))
 
 
 def pick_queries(queries: list[Query], done: set[str], n: int, seed: int) -> list[Query]:
@@ -51,7 +43,7 @@ def sample_for_labeling(config: Config, store: LabelStore, model, tokenizer, que
     from rlhf.generation import sampling_settings
 
     policy, round_ = policy_name(config), config.labeling.round
-    chosen = pick_queries(queries, sampled_query_ids(store, policy, round_), n, config.seed)
+    chosen = pick_queries(queries, store.sampled_query_ids(policy, round_), n, config.seed)
     if not chosen:
         log(f"every train query already has a batch from {policy} (round {round_}); nothing to sample")
         return 0

@@ -25,25 +25,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import select
-
 from rlhf.errors import RLHFError
+from rlhf.labeling.store_queries import LabelRecord
 from rlhf.run.files import write_jsonl, write_text
-from rlhf.labeling.schema import BatchRow, LabelerRow, LabelRow, QueryRow
 
 
 def export_labels(store, out_dir: Path, task_name: Optional[str] = None) -> dict[str, Path]:
     """Write the exports of `store` (only queries of `task_name` when given) into `out_dir`."""
     out_dir = Path(out_dir)
-    labels, batches, queries, names = _load(store, task_name)
     counts = Counter()
     rows = []
-    for label in labels:
+    for label in store.exported_labels(task_name):
         if label.skipped or label.flagged:
             counts["skipped" if label.skipped else "flagged"] += 1
             continue
-        batch = batches[label.batch_id]
-        rows.append(best_of_n_row(label, batch, queries[batch.query_id], names[label.labeler_id]))
+        rows.append(best_of_n_row(label))
     _check_sample_counts(rows)
     pairs = [pair for row in rows for pair in pairs_for(row)]
     paths = {
@@ -53,36 +49,18 @@ def export_labels(store, out_dir: Path, task_name: Optional[str] = None) -> dict
         "pairs_dataset": _save_dataset(pairs, out_dir / "pairs"),
     }
     summary = {"task": task_name, "labels": len(rows), "pairs": len(pairs), "skipped": counts["skipped"],
-               "flagged": counts["flagged"], "superseded": _superseded(store, set(batches)),
+               "flagged": counts["flagged"], "superseded": store.count_superseded_labels(task_name),
                "labelers": sorted({r["labeler"] for r in rows}), "batches": len({r["batch_id"] for r in rows})}
     paths["summary"] = write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return paths
 
 
-def _load(store, task_name: Optional[str]):
-    """Effective labels (id order) of the task's queries, with their batches, queries and labeler names."""
-    labels = store.labels(effective=True)
-    with store.session() as s:
-        queries = {q.id: q for q in s.scalars(select(QueryRow))}
-        if task_name is not None:
-            queries = {k: q for k, q in queries.items() if q.task == task_name}
-        batches = {b.id: b for b in s.scalars(select(BatchRow).where(BatchRow.query_id.in_(list(queries))))}
-        names = {r.id: r.name for r in s.scalars(select(LabelerRow))}
-    return [l for l in labels if l.batch_id in batches], batches, queries, names
-
-
-def _superseded(store, batch_ids: set) -> int:
-    """Labels replaced by a correction (kept in the store, never exported)."""
-    effective = {l.id for l in store.labels(effective=True)}
-    return sum(1 for l in store.labels(effective=False) if l.batch_id in batch_ids and l.id not in effective)
-
-
-def best_of_n_row(label: LabelRow, batch: BatchRow, query: QueryRow, labeler: str) -> dict:
-    row = {"batch_id": batch.id, "query_id": query.id, "query": query.prompt, "reference": query.reference,
-           "split": query.split}
-    row.update({f"sample{i}": text for i, text in enumerate(batch.samples)})
-    row.update({"best": label.choice, "labeler": labeler, "policy": batch.policy, "round": batch.round,
-                "seed": batch.seed, "settings": batch.settings or {}, "shown_order": label.shown_order,
+def best_of_n_row(label: LabelRecord) -> dict:
+    row = {"batch_id": label.batch_id, "query_id": label.query_id, "query": label.prompt, "reference": label.reference,
+           "split": label.split}
+    row.update({f"sample{i}": text for i, text in enumerate(label.samples)})
+    row.update({"best": label.choice, "labeler": label.labeler, "policy": label.policy, "round": label.round,
+                "seed": label.seed, "settings": label.settings or {}, "shown_order": label.shown_order,
                 "seconds": label.seconds, "created_at": _utc(label.created_at).isoformat()})
     return row
 

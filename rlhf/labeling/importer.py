@@ -17,11 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import select
 from tqdm.auto import tqdm
 
 from rlhf.errors import DataError
-from rlhf.labeling.schema import BatchRow, LabelRow
 
 _OPTIONAL_TEXT = ("query_id", "reference", "labeler", "policy", "split", "created_at")
 _OPTIONAL_INT = ("round", "seed")
@@ -244,16 +242,13 @@ def _one_label_per_labeler(store, records: list[Record]) -> None:
                   "give each labeler's label of a batch once, or distinct labeler names")
         seen.setdefault(key, r)
         labeler = store.labeler(r.labeler)
-        batch_id = r.batch_id or _find_batch(store, r)
+        batch_id = r.batch_id or store.find_batch(r.query_id, r.policy, r.samples)
         if labeler is not None and batch_id is not None and _held_label_differs(store, batch_id, labeler.id, r):
             _fail(r.where, "labeler", f"{r.labeler!r} already has a different label for this batch in the store")
 
 
 def _held_label_differs(store, batch_id: int, labeler_id: int, r: Record) -> bool:
-    replaced = select(LabelRow.supersedes).where(LabelRow.supersedes.is_not(None))
-    with store.session() as s:
-        held = list(s.scalars(select(LabelRow).where(LabelRow.batch_id == batch_id, LabelRow.labeler_id == labeler_id,
-                                                     LabelRow.id.not_in(replaced))))
+    held = store.effective_labels_of(batch_id, labeler_id)
     return bool(held) and not _already_labeled(store, batch_id, labeler_id, r)
 
 
@@ -270,23 +265,13 @@ def _client_token(r: Record) -> str:
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _find_batch(store, r: Record) -> Optional[int]:
-    with store.session() as s:
-        rows = s.scalars(select(BatchRow).where(BatchRow.query_id == r.query_id, BatchRow.policy == r.policy)
-                         .order_by(BatchRow.id))
-        return next((b.id for b in rows if list(b.samples) == r.samples), None)
-
-
 def _already_labeled(store, batch_id: int, labeler_id: int, r: Record) -> bool:
     """The token is stored, or the labeler's effective label on the batch says the same (a native
     label exported and imported back into its own store)."""
-    replaced = select(LabelRow.supersedes).where(LabelRow.supersedes.is_not(None))
-    with store.session() as s:
-        if s.scalar(select(LabelRow.id).where(LabelRow.client_token == _client_token(r))) is not None:
-            return True
-        rows = s.scalars(select(LabelRow).where(LabelRow.batch_id == batch_id, LabelRow.labeler_id == labeler_id,
-                                                LabelRow.id.not_in(replaced)))
-        return any(l.choice == r.best and l.shown_order == r.shown_order and not (l.skipped or l.flagged) for l in rows)
+    if store.label_for_token(_client_token(r)) is not None:
+        return True
+    return any(l.choice == r.best and l.shown_order == r.shown_order and not (l.skipped or l.flagged)
+               for l in store.effective_labels_of(batch_id, labeler_id))
 
 
 def _write(store, records: list[Record], task_name: str, progress: bool) -> int:
@@ -301,7 +286,7 @@ def _write(store, records: list[Record], task_name: str, progress: bool) -> int:
         else:
             store.add_queries([{"id": r.query_id, "task": task_name, "prompt": r.query, "reference": r.reference,
                                 "split": r.split, "token_ids": r.query_token_ids}])
-            batch_id = _find_batch(store, r) or store.add_batch(
+            batch_id = store.find_batch(r.query_id, r.policy, r.samples) or store.add_batch(
                 r.query_id, r.samples, r.policy, r.round, r.settings, r.seed, r.sample_token_ids)
             batches[key] = batch_id
         if r.labeler not in labelers:

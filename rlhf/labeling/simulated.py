@@ -41,9 +41,8 @@ from typing import Callable, Optional, Sequence
 
 from tqdm.auto import tqdm
 
-from rlhf.labeling.lexicon import (ABSTRACT, CONCRETE_ADJECTIVES, CONCRETE_NOUNS, CONCRETE_VERBS, MODIFIERS,
-                                      NOT_DERIVED)
 from rlhf.errors import RLHFError
+from rlhf.labeling.lexicon import ABSTRACT, CONCRETE_ADJECTIVES, CONCRETE_NOUNS, CONCRETE_VERBS, MODIFIERS, NOT_DERIVED
 
 Scorer = Callable[[str, str, Optional[str]], float]
 

@@ -4,6 +4,7 @@ One small API used by the CLI, the Streamlit app, the simulated labelers and the
 in the run directory by default (WAL mode, so the app and a trainer can read while a labeler
 writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy URL should work.
 Opening a store brings its schema to the newest migration (`rlhf/labeling/migrations`). Labels are append-only.
+The read queries of sampling, export, reward training and import are in `rlhf/labeling/store_queries.py`.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ from typing import Iterable, NamedTuple, Optional
 
 from sqlalchemy import create_engine, event, func, or_, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rlhf.labeling import migrations, passwords
-from rlhf.run.layout import RunLayout, sqlite_url
 from rlhf.config import Config
 from rlhf.errors import RLHFError
+from rlhf.labeling import migrations, passwords
 from rlhf.labeling.schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
+from rlhf.labeling.store_queries import LabelQueries
+from rlhf.run.layout import RunLayout, sqlite_url
 
 ROLES = ("labeler", "admin")
+# What a store raises when its database fails (a bad URL, a server that refuses, a failed query), so
+# that callers catch it without knowing SQLAlchemy.
+DatabaseError = SQLAlchemyError
 
 
 @dataclass
@@ -68,7 +73,16 @@ class ComparisonProgress(NamedTuple):
     remaining: int  # open comparisons they can still be given (their claims and unclaimed ones)
 
 
-class LabelStore:
+def missing_sqlite_file(url: str) -> Optional[Path]:
+    """The path of the SQLite store file `url` names when that file does not exist yet, else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+class LabelStore(LabelQueries):
     def __init__(self, url: str):
         self.url = url
         # A server may restart under a long-running app: check a pooled connection before using it.
@@ -214,7 +228,7 @@ class LabelStore:
         A label with a `client_token` already stored is not stored again: its id is returned.
         """
         if client_token is not None:
-            existing = self._label_for_token(client_token)
+            existing = self.label_for_token(client_token)
             if existing is not None:
                 return existing
         try:
@@ -222,7 +236,7 @@ class LabelStore:
                                       client_token, supersedes, created_at)
         except IntegrityError as exc:
             # Two submissions of one token raced, a label was corrected twice, or an id names nothing.
-            existing = self._label_for_token(client_token) if client_token else None
+            existing = self.label_for_token(client_token) if client_token else None
             if existing is not None:
                 return existing
             if supersedes is not None and self._is_superseded(supersedes):
@@ -256,7 +270,8 @@ class LabelStore:
         with self.session() as s:
             return s.scalar(select(LabelRow.id).where(LabelRow.supersedes == label_id)) is not None
 
-    def _label_for_token(self, token: str) -> Optional[int]:
+    def label_for_token(self, token: str) -> Optional[int]:
+        """The id of the label stored with this client token, else None."""
         with self.session() as s:
             return s.scalar(select(LabelRow.id).where(LabelRow.client_token == token))
 
@@ -382,16 +397,21 @@ class LabelStore:
             return released.rowcount
 
 
+# How long a writer waits for another's lock. 16 labeler processes on 2 loaded cores (load
+# average 10) waited past 10 s now and then ("database is locked"); a labeler would rather wait.
+BUSY_WAIT_S = 60
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # let the "begin" listener issue BEGIN itself
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=10000")  # wait for a concurrent writer instead of failing
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_WAIT_S * 1000}")  # wait for a concurrent writer instead of failing
     cursor.execute("PRAGMA foreign_keys=ON")
     _enable_wal(cursor)
     cursor.close()
 
 
-def _enable_wal(cursor, wait_s: float = 10.0) -> None:
+def _enable_wal(cursor, wait_s: float = BUSY_WAIT_S) -> None:
     """Put a database in WAL mode; the mode is kept on disk, so for later connections it is a no-op.
 
     SQLite does not call the busy handler when the switch meets another connection's lock, so

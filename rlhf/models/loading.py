@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Optional
 from rlhf.config import Config
 from rlhf.config.loader import expand_path
 from rlhf.config.sections import ModelConfig
-from rlhf.models import offline as offline_models
 from rlhf.errors import ConfigError, ModelNotAvailable
+from rlhf.models import offline as offline_models
 from rlhf.models.hub import use_offline_mode_if_unreachable
 from rlhf.models.tokenizer import add_pad_token, load_tokenizer
 
@@ -77,7 +77,6 @@ def pick_dtype(dtype: str, device: "torch.device") -> "torch.dtype":
 def load_causal_lm(cfg: ModelConfig, location: Optional[str] = None, log=print):
     """Model and tokenizer for generation: resolved, pad token added, dropout off, on its device."""
     from transformers import AutoModelForCausalLM
-
     from transformers.utils import logging as hf_logging
 
     location = location or resolve(cfg.name, cfg.cache_dir, log=log, revision=cfg.revision)

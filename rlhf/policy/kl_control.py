@@ -12,7 +12,6 @@ implemented, as in openai/lm-human-preferences, as beta *= 1 + e_t * n_episodes 
 from __future__ import annotations
 
 
-
 class AdaptiveKLController:
     def __init__(self, init_kl_coef: float, target: float, horizon: int):
         self.value = init_kl_coef

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import torch
 
+from rlhf.config.training import checkpointing_arguments
 from rlhf.errors import RLHFError
+from rlhf.models.training import enable_checkpointing
 from rlhf.policy.kl_control import controller_for
-from rlhf.policy.trainer import PaperPPOTrainer, latest_checkpoint
 from rlhf.policy.rollout import ResponseRule
+from rlhf.policy.trainer import PaperPPOTrainer, latest_checkpoint
 from rlhf.run.checkpoints import resume_point
 from rlhf.run.files import save_model_dir
 from rlhf.tasks.truncation import truncation_token_ids
-from rlhf.config.training import checkpointing_arguments
-from rlhf.models.training import enable_checkpointing
+
 
 def load_reward_for(config, tokenizer):
     """The normalised reward model, refused when its vocabulary is not the policy's."""
@@ -70,8 +71,7 @@ def initial_policy_dir(config) -> Path | None:
 
 def load_initial_policy(config, log=print):
     """The policy to start from (the base model, or init_from) and its tokenizer; also the KL reference."""
-    from rlhf.models.loading import load_model_for
-    from rlhf.models.loading import load_causal_lm
+    from rlhf.models.loading import load_causal_lm, load_model_for
 
     location = initial_policy_dir(config)
     if location is None:

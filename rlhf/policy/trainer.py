@@ -30,16 +30,16 @@ import torch
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # we pin trl==1.12.0 knowingly
 # TRL 1.12 reads the old attribute name that transformers 5 deprecates; nothing for users to act on.
 warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-from trl.experimental.ppo import PPOTrainer
 from tqdm.auto import tqdm
 from transformers.trainer_callback import ProgressCallback
+from trl.experimental.ppo import PPOTrainer
 from trl.models.utils import unwrap_model_for_generation
 
-from rlhf.policy.advantages import generalized_advantages, kl_penalized_rewards, masked_mean
 from rlhf.errors import RLHFError
 from rlhf.generation import SamplingSettings
-from rlhf.policy.value_head import SharedTrunkPolicyValue, ValueHead, entropy, policy_and_values, token_logprobs
+from rlhf.policy.advantages import generalized_advantages, kl_penalized_rewards, masked_mean
 from rlhf.policy.rollout import ResponseRule, Rollout, collect
+from rlhf.policy.value_head import SharedTrunkPolicyValue, ValueHead, entropy, policy_and_values, token_logprobs
 
 STATE_FILE = "ppo_state.json"
 

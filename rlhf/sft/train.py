@@ -18,11 +18,12 @@ from pathlib import Path
 
 import torch
 
+from rlhf.config import write_run_config
 from rlhf.config.run_config import config_yaml
 from rlhf.run.checkpoints import last_complete_checkpoint, resume_point
-from rlhf.config import write_run_config
 from rlhf.run.files import save_model_dir
 from rlhf.sft.data import sft_dataset
+
 
 def sft_config(config, out: Path, on_gpu: bool):
     from trl import SFTConfig

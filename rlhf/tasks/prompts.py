@@ -174,9 +174,9 @@ def _table_rows(kind: str, path: str) -> Iterator[dict]:
 
 
 def _hub_rows(source: PromptSource) -> Iterator[dict]:
-    from rlhf.models.hub import use_offline_mode_if_unreachable
-
     import datasets
+
+    from rlhf.models.hub import use_offline_mode_if_unreachable
 
     use_offline_mode_if_unreachable()
     try:

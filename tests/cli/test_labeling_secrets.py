@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from rlhf import pipeline
 from rlhf.cli import labeling as labeling_commands
-from rlhf.report import runs as report
 from rlhf.config.run_config import config_yaml, load_config
 from rlhf.config.secrets import DATABASE_URL_ENV, mask_url, redact, unmask_database_url, url_password
 from rlhf.errors import ConfigError
+from rlhf.report import runs as report
 
 SECRET = "S3cret-pw"
 REAL = f"postgresql+psycopg://ann:{SECRET}@127.0.0.1:1/labels"  # port 1: nothing listens, refused at once
@@ -113,8 +113,7 @@ def test_the_loop_writes_masked_copies_for_every_round(config):
 
 
 def test_the_human_labeling_instructions_say_how_to_pass_the_password(config, monkeypatch):
-    monkeypatch.setattr("rlhf.labeling.store.open_store", lambda c: object())
-    monkeypatch.setattr(pipeline, "_unlabeled_batches", lambda store, round_: 4)
+    monkeypatch.setattr("rlhf.labeling.store.open_store", lambda c: types.SimpleNamespace(count_unlabeled_batches=lambda round: 4))
     logged = []
     assert pipeline.label_stage(config, logged.append) is False
     assert DATABASE_URL_ENV in logged[0] and SECRET not in logged[0]

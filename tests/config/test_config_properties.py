@@ -16,13 +16,12 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rlhf.config.run_config import Config, config_yaml, load_config
-from rlhf.config.sections import EvaluationSettings, GenerationSettings, LabelingConfig, PolicySettings, RewardSettings
 from rlhf.config.loader import from_dict
-from rlhf.errors import ConfigError
-from rlhf.config.sections import ModelConfig
 from rlhf.config.prompt_source import PromptSource
+from rlhf.config.run_config import Config, config_yaml, load_config
+from rlhf.config.sections import EvaluationSettings, GenerationSettings, LabelingConfig, ModelConfig, PolicySettings, RewardSettings
 from rlhf.config.task import Task, builtin_tasks
+from rlhf.errors import ConfigError
 
 # RLHF_HYPOTHESIS_EXAMPLES=2000 for a longer hunt; 50 keeps the suite quick.
 SETTINGS = settings(max_examples=int(os.environ.get("RLHF_HYPOTHESIS_EXAMPLES", 50)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

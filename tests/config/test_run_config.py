@@ -1,12 +1,11 @@
+import pytest
 import yaml
 from conftest import write
 
-import pytest
-
-from rlhf.config.run_config import config_yaml, load_config
-from rlhf.models.loading import check_against_model
 from rlhf.config.loader import to_dict
+from rlhf.config.run_config import config_yaml, load_config
 from rlhf.errors import ConfigError
+from rlhf.models.loading import check_against_model
 
 
 def test_defaults_resolve_the_sentiment_task():

@@ -2,8 +2,8 @@ import pytest
 import torch
 from conftest import write
 
-from rlhf.errors import ConfigError
 from rlhf.config.task import builtin_tasks, load_task
+from rlhf.errors import ConfigError
 from rlhf.tasks.truncation import truncate_responses, truncation_token_ids
 
 PAD = 0

@@ -3,8 +3,8 @@
 import pytest
 
 from rlhf.config.run_config import load_config
-from rlhf.errors import ConfigError
 from rlhf.config.training import TrainingOptions
+from rlhf.errors import ConfigError
 from rlhf.models.training import linear_module_names
 
 

@@ -1,9 +1,9 @@
 import pytest
 
-from rlhf.config.run_config import load_config
+from rlhf.config import load_config
+from rlhf.labeling.batches import pick_queries, sample_for_labeling
 from rlhf.labeling.store import LabelStore
 from rlhf.models.loading import load_causal_lm
-from rlhf.labeling.batches import pick_queries, sample_for_labeling, sampled_query_ids
 
 
 @pytest.fixture
@@ -31,12 +31,12 @@ def test_batches_of_four_are_stored_with_their_provenance(setup):
 def test_a_second_call_samples_new_queries_and_a_new_round_may_reuse_them(setup):
     config, store, model, tokenizer, queries = setup
     sample_for_labeling(config, store, model, tokenizer, queries, 3, log=lambda m: None)
-    first = sampled_query_ids(store, config.model.name, 0)
+    first = store.sampled_query_ids(config.model.name, 0)
     sample_for_labeling(config, store, model, tokenizer, queries, 3, log=lambda m: None)
-    assert len(sampled_query_ids(store, config.model.name, 0)) == 6 and store.count_batches() == 6
+    assert len(store.sampled_query_ids(config.model.name, 0)) == 6 and store.count_batches() == 6
     config.labeling.round = 1
     sample_for_labeling(config, store, model, tokenizer, queries, 3, log=lambda m: None)
-    assert sampled_query_ids(store, config.model.name, 1) == first  # the same seeded order, a new round
+    assert store.sampled_query_ids(config.model.name, 1) == first  # the same seeded order, a new round
 
 
 def test_pick_queries_is_seeded_and_skips_done(setup):

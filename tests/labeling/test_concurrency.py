@@ -10,16 +10,16 @@ from __future__ import annotations
 import multiprocessing
 import random
 import sys
-import types
 import threading
 import time
+import types
 from collections import Counter, defaultdict
 
 import pytest
 from sqlalchemy import select
 
-from rlhf.labeling.store import LabelStore
 from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelRow
+from rlhf.labeling.store import LabelStore
 
 LABELERS = 16
 PER_LABELER = 200

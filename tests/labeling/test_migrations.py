@@ -8,10 +8,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session
 
-from rlhf.labeling import migrations
 from rlhf.errors import RLHFError
-from rlhf.labeling.store import LabelStore, sqlite_url
+from rlhf.labeling import migrations
 from rlhf.labeling.schema import Base, BatchRow, LabelerRow, LabelRow, QueryRow
+from rlhf.labeling.store import LabelStore, sqlite_url
 
 
 def revision(url: str):

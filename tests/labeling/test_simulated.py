@@ -9,7 +9,6 @@ from collections import Counter
 import pytest
 
 from rlhf.errors import RLHFError
-from rlhf.labeling.store import LabelStore, sqlite_url
 from rlhf.labeling.simulated import (
     DEFAULT_TEMPERATURES,
     choice_probabilities,
@@ -21,6 +20,7 @@ from rlhf.labeling.simulated import (
     simulate,
     temperature_for_agreement,
 )
+from rlhf.labeling.store import LabelStore, sqlite_url
 
 # (vivid, abstract) continuations of the same kind of passage, written for this test.
 VIVID_ABSTRACT = [

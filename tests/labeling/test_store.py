@@ -3,7 +3,7 @@ import random
 import pytest
 
 from rlhf.errors import RLHFError
-from rlhf.labeling.store import LabelStore
+from rlhf.labeling.store import DatabaseError, LabelStore, missing_sqlite_file, sqlite_url
 
 
 @pytest.fixture
@@ -230,3 +230,108 @@ def test_comparison_progress_and_released_claims(store):
     assert (progress.done, progress.remaining) == (1, 2)  # ann's own claim still counts as hers
     assert store.release_comparisons("bob") == 1
     assert store.next_comparison("carol").id == ids[0]  # bob's claim is open again, oldest first
+
+
+# -- the read queries of sampling, the loop, export, reward training and import ------------------
+
+
+def label_some(store) -> dict:
+    """ann labels batch 1 (then corrects it) and a tldr batch; bob labels batch 1, skips 2 and flags 3."""
+    ann, bob = store.add_labeler("ann", "password1"), store.add_labeler("bob", "password1")
+    store.add_queries([{"id": "t0", "task": "tldr", "prompt": "Article.", "reference": "Ref.", "split": "eval"}])
+    tldr = store.add_batch("t0", ["x", "y"], policy="p", round=2, settings={}, seed=9)
+    old = store.submit(ann.id, 1, choice=1, shown_order=[3, 2, 1, 0], seconds=4.0)
+    return {"ann": ann.id, "bob": bob.id, "old": old, "new": store.correct(old, choice=3),
+            "bob1": store.submit(bob.id, 1, choice=0), "skip": store.submit(bob.id, 2, skipped=True, reason="unclear"),
+            "flag": store.submit(bob.id, 3, flagged=True), "tldr": store.submit(ann.id, tldr, choice=1, client_token="t-1")}
+
+
+def test_sampled_query_ids_are_those_of_one_policy_and_round(store):
+    store.add_batch("q1", ["a", "b"], policy="policy-r1", round=1)
+    assert store.sampled_query_ids("base", 0) == {f"q{i}" for i in range(5)}
+    assert store.sampled_query_ids("policy-r1", 1) == {"q1"}
+    assert store.sampled_query_ids("base", 1) == set() and store.sampled_query_ids("policy-r1", 0) == set()
+
+
+def test_unlabeled_batches_of_a_round_have_no_label_of_any_kind(store):
+    store.add_batch("q0", ["a", "b"], policy="policy-r1", round=1)
+    assert (store.count_unlabeled_batches(0), store.count_unlabeled_batches(1)) == (5, 1)
+    ids = label_some(store)
+    assert store.count_unlabeled_batches(0) == 2  # batch 1 (corrected), 2 (skipped) and 3 (flagged) are labeled
+    assert (store.count_unlabeled_batches(1), store.count_unlabeled_batches(2)) == (1, 0)
+    store.submit(ids["ann"], 6, choice=0)
+    assert store.count_unlabeled_batches(1) == 0
+
+
+def test_exported_labels_are_the_effective_ones_with_their_batch_query_and_labeler(store):
+    ids = label_some(store)
+    records = store.exported_labels()
+    assert [r.label_id for r in records] == [ids[k] for k in ("new", "bob1", "skip", "flag", "tldr")]
+    first = records[0]
+    assert (first.batch_id, first.query_id, first.task, first.prompt, first.reference, first.split) == (
+        1, "q0", "sentiment", "Prompt 0.", None, "train")
+    assert (first.samples, first.policy, first.round, first.seed, first.settings) == (
+        [f"s0-{j}" for j in range(4)], "base", 0, 0, {"temperature": 0.7})
+    assert (first.labeler, first.choice, first.shown_order, first.seconds, first.skipped, first.flagged) == (
+        "ann", 3, [3, 2, 1, 0], 4.0, False, False)
+    assert first.created_at is not None and (records[2].skipped, records[2].choice, records[3].flagged) == (True, None, True)
+    tldr = store.exported_labels("tldr")
+    assert [r.label_id for r in tldr] == [ids["tldr"]] and (tldr[0].reference, tldr[0].split, tldr[0].round) == ("Ref.", "eval", 2)
+    assert [r.label_id for r in store.exported_labels("sentiment")] == [r.label_id for r in records[:4]]
+    assert store.exported_labels("nothing") == []
+
+
+def test_training_labels_are_the_effective_choices_of_every_task(store):
+    assert store.training_labels() == []
+    ids = label_some(store)
+    records = store.training_labels()
+    assert [(r.label_id, r.choice, r.task) for r in records] == [
+        (ids["new"], 3, "sentiment"), (ids["bob1"], 0, "sentiment"), (ids["tldr"], 1, "tldr")]
+    assert (records[0].query_id, records[0].prompt, records[2].samples) == ("q0", "Prompt 0.", ["x", "y"])
+
+
+def test_superseded_labels_are_counted_per_task(store):
+    ids = label_some(store)
+    assert store.count_superseded_labels() == 1 and store.count_superseded_labels("sentiment") == 1
+    store.correct(ids["tldr"], choice=0)
+    store.correct(ids["new"], choice=2)
+    assert (store.count_superseded_labels(), store.count_superseded_labels("sentiment"), store.count_superseded_labels("tldr")) == (3, 2, 1)
+    assert store.count_superseded_labels("nothing") == 0
+
+
+def test_policy_samples_pair_each_sample_with_its_prompt_in_batch_order(store):
+    store.add_batch("q0", ["late"], policy="base", round=1)
+    store.add_batch("q1", ["other"], policy="policy", round=0)
+    pairs = store.policy_samples("base", 0)
+    assert pairs == [(f"Prompt {i}.", f"s{i}-{j}") for i in range(5) for j in range(4)]
+    assert store.policy_samples("base", 1) == [("Prompt 0.", "late")] and store.policy_samples("nobody", 0) == []
+
+
+def test_find_batch_gives_the_oldest_batch_with_the_same_query_policy_and_samples(store):
+    samples = [f"s0-{j}" for j in range(4)]
+    again = store.add_batch("q0", samples, policy="base")
+    assert again == 6 and store.find_batch("q0", "base", samples) == 1
+    assert store.find_batch("q0", "base", samples[::-1]) is None and store.find_batch("q0", "other", samples) is None
+    assert store.find_batch("q1", "base", samples) is None
+
+
+def test_effective_labels_of_a_labeler_and_batch_leave_out_corrected_ones(store):
+    ids = label_some(store)
+    assert [l.id for l in store.effective_labels_of(1, ids["ann"])] == [ids["new"]]
+    assert [(l.id, l.choice) for l in store.effective_labels_of(1, ids["bob"])] == [(ids["bob1"], 0)]
+    assert [l.skipped for l in store.effective_labels_of(2, ids["bob"])] == [True]
+    assert store.effective_labels_of(2, ids["ann"]) == []
+
+
+def test_label_for_token_finds_the_label_stored_with_a_client_token(store):
+    ids = label_some(store)
+    assert store.label_for_token("t-1") == ids["tldr"] and store.label_for_token("t-2") is None
+
+
+def test_missing_sqlite_file_names_only_an_sqlite_file_not_made_yet(store, tmp_path):
+    assert missing_sqlite_file(store.url) is None  # an open store's own file, or not SQLite
+    assert missing_sqlite_file(sqlite_url(tmp_path / "none" / "labels.db")) == tmp_path / "none" / "labels.db"
+    assert missing_sqlite_file("sqlite://") is None and missing_sqlite_file("sqlite:///:memory:") is None
+    assert missing_sqlite_file("postgresql://ann@127.0.0.1:1/labels") is None
+    with pytest.raises(DatabaseError):
+        missing_sqlite_file("not a database url")

@@ -5,10 +5,10 @@ import re
 import types
 
 import pytest
+from test_labeling_app import USERS, errors, sign_in
 
 from labeling_app import compare_page
 from labeling_app.synthetic import make_run
-from test_labeling_app import USERS, errors, sign_in
 
 SYSTEM, BASELINE = "policy-x9", "zero-shot"  # names that must never reach the page
 NASTY = " <script>alert(1)</script> **bold** [link](http://x) ![img](http://x/y.png)"

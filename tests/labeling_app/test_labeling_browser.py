@@ -10,9 +10,21 @@ from pathlib import Path
 import pytest
 
 from labeling_app import compare_page, label_page
-from labeling_app.browser import (COMPARE_PAGE, AppServer, Chromium, LabelingTab, body_text, browser_missing,
-                                  click_when_ready, save_screenshot, type_when_ready, wait_for, wait_for_text,
-                                  wait_until, wait_until_settled)
+from labeling_app.browser import (
+    COMPARE_PAGE,
+    AppServer,
+    Chromium,
+    LabelingTab,
+    body_text,
+    browser_missing,
+    click_when_ready,
+    save_screenshot,
+    type_when_ready,
+    wait_for,
+    wait_for_text,
+    wait_until,
+    wait_until_settled,
+)
 from labeling_app.synthetic import fill_store, make_run
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=f"no browser: {browser_missing()}")

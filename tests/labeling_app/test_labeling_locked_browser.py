@@ -4,8 +4,7 @@ the Label and Compare pages: no alert, no element made from it. Skipped only wit
 
 import pytest
 
-from labeling_app.browser import (COMPARE_PAGE, AppServer, Chromium, LabelingTab, browser_missing, wait_for,
-                                  wait_until_settled)
+from labeling_app.browser import COMPARE_PAGE, AppServer, Chromium, LabelingTab, browser_missing, wait_for, wait_until_settled
 from labeling_app.synthetic import fill_store, make_run
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=f"no browser: {browser_missing()}")
@@ -45,7 +44,7 @@ def no_alert(driver) -> bool:
     from selenium.common.exceptions import NoAlertPresentException
 
     try:
-        driver.switch_to.alert
+        driver.switch_to.alert  # noqa: B018 -- reading the property raises when no alert is open
     except NoAlertPresentException:
         return driver.execute_script("return window.__alerts") == []
     return False

@@ -163,7 +163,7 @@ def test_a_labeler_sees_and_touches_only_their_own_assignments_labels_and_compar
     assert exports == []
     # Every store call the pages made was about ann, and none reads other labelers' rows.
     assert run.spy.names() <= {"authenticate", "query", *LABELER_CALLS}, run.spy.names()
-    for name, args, kwargs in run.spy.calls:
+    for name, args, _kwargs in run.spy.calls:
         if name in LABELER_CALLS:
             assert args[LABELER_CALLS[name]] in (ann.id, "ann"), (name, args)
     [label] = [x for x in run.store.labels() if x.labeler_id == ann.id]

@@ -1,7 +1,7 @@
 import pytest
 
-from rlhf.errors import ModelNotAvailable
 from rlhf.config.sections import ModelConfig
+from rlhf.errors import ModelNotAvailable
 from rlhf.models.loading import context_length, load_causal_lm, resolve
 from rlhf.models.tokenizer import add_pad_token, load_tokenizer
 

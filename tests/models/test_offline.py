@@ -3,8 +3,8 @@
 import re
 
 import pytest
-
 from conftest import REAL_CACHE
+
 from rlhf.config.run_config import load_config
 from rlhf.errors import ModelNotAvailable
 from rlhf.generation import generate

@@ -1,8 +1,8 @@
 
 import pytest
 
-from rlhf.policy.kl_control import AdaptiveKLController, FixedKLController, controller_for
 from rlhf.config.task import load_task
+from rlhf.policy.kl_control import AdaptiveKLController, FixedKLController, controller_for
 
 
 def test_beta_rises_above_target_and_falls_below_by_the_papers_formula():

@@ -6,8 +6,8 @@ import torch
 from reward.model import build_reward_model, sequence_rewards
 from rlhf.generation import SamplingSettings
 from rlhf.models.tokenizer import add_pad_token, load_tokenizer
-from rlhf.policy.value_head import SharedTrunkPolicyValue, ValueHead
 from rlhf.policy.rollout import ResponseRule, collect, score_responses
+from rlhf.policy.value_head import SharedTrunkPolicyValue, ValueHead
 from rlhf.tasks.truncation import truncate_responses
 
 PAD, STOP = 0, 7

@@ -3,8 +3,8 @@ from transformers import AutoModelForCausalLM
 from trl.experimental.ppo.ppo_trainer import PolicyAndValueWrapper
 
 from rlhf.models.tokenizer import add_pad_token, load_tokenizer
-from rlhf.policy.value_head import SharedTrunkPolicyValue, ValueHead, model_inputs, policy_and_values, reference_logits
 from rlhf.policy.train import separate_value_model
+from rlhf.policy.value_head import SharedTrunkPolicyValue, ValueHead, model_inputs, policy_and_values, reference_logits
 
 
 def load(model_dir):

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from report_fixtures import make_run, write_config, write_policy
+
 from rlhf.cli import report as report_commands
 from rlhf.errors import RLHFError
 from rlhf.report.write import write_report

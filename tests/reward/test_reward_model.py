@@ -3,8 +3,7 @@ import math
 import pytest
 import torch
 
-from reward.model import (HEAD_FILE, NormalizedScore, build_reward_model, last_token_index, load_reward_model, save_reward_model,
-                          sequence_rewards)
+from reward.model import HEAD_FILE, NormalizedScore, build_reward_model, last_token_index, load_reward_model, save_reward_model, sequence_rewards
 from reward.normalize import normalize, raw_rewards
 from rlhf.errors import RLHFError
 from rlhf.models.tokenizer import load_tokenizer

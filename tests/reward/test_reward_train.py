@@ -120,9 +120,9 @@ def polarity_sentences(shared_data):
 def test_a_learnable_preference_on_real_prompts_is_learned_far_above_chance(tmp_path, shared_data, how):
     """Austen excerpts as queries, real review sentences as continuations, VADER as the labeler."""
     from rlhf.config.prompt_source import PromptSource
-    from rlhf.tasks.prompts import load_prompts
     from rlhf.labeling.simulated import simulate
     from rlhf.models.tiny import save_tiny_model
+    from rlhf.tasks.prompts import load_prompts
 
     model_dir = save_tiny_model(tmp_path / "tiny", "gpt2", vocab_size=2048)  # sentiment words as single tokens
     config = make_config(tmp_path, model_dir, ("reward.learning_rate", 3e-3), ("reward.epochs", 2.0),

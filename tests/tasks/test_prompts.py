@@ -3,8 +3,8 @@ import json
 import pytest
 from conftest import write
 
-from rlhf.errors import DataError
 from rlhf.config.prompt_source import PromptSource
+from rlhf.errors import DataError
 from rlhf.tasks.prompts import load_prompts, resolve_kind, split_sentences
 
 

@@ -1,6 +1,6 @@
+from rlhf.config.task import load_task
 from rlhf.tasks.prompts import PromptReport
 from rlhf.tasks.queries import build_queries, encode
-from rlhf.config.task import load_task
 
 
 def test_long_documents_are_shortened_keeping_the_template_suffix(tiny_gpt2):

@@ -1,0 +1,125 @@
+"""The label store's read queries for sampling, the loop, export, reward training and import.
+
+Part of the store: `LabelQueries` is mixed into `LabelStore` (`rlhf/labeling/store.py`), so callers use
+these as store methods and never see the tables. Results are plain values (`LabelRecord`, ids,
+texts, counts), except `effective_labels_of`, which returns label rows like `LabelStore.labels`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import func, select
+
+from rlhf.labeling.schema import BatchRow, LabelerRow, LabelRow, QueryRow
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """One label with its batch, query and labeler's name, as plain values."""
+
+    label_id: int
+    batch_id: int
+    query_id: str
+    task: str
+    prompt: str
+    reference: Optional[str]
+    split: str
+    samples: list[str]  # in STORED order; `choice` indexes them
+    policy: str
+    round: int
+    seed: int
+    settings: dict
+    labeler: str
+    choice: Optional[int]
+    shown_order: Optional[list[int]]
+    seconds: Optional[float]
+    skipped: bool
+    flagged: bool
+    created_at: datetime
+
+
+class LabelQueries:
+    """Read queries of `LabelStore`; they rely on its `session()`."""
+
+    def sampled_query_ids(self, policy: str, round: int) -> set[str]:
+        """The ids of the queries that have a batch from `policy` in `round`."""
+        with self.session() as s:
+            return set(s.scalars(select(BatchRow.query_id).where(BatchRow.policy == policy, BatchRow.round == round)))
+
+    def count_unlabeled_batches(self, round: int) -> int:
+        """The number of batches of `round` with no label at all (a skip, a flag or a corrected label counts)."""
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(BatchRow)
+                            .where(BatchRow.round == round, BatchRow.id.not_in(select(LabelRow.batch_id))))
+
+    def exported_labels(self, task_name: Optional[str] = None) -> list[LabelRecord]:
+        """Effective labels in id order, skipped and flagged ones included, of one task's queries (None: all)."""
+        stmt = _effective(_label_records())
+        if task_name is not None:
+            stmt = stmt.where(QueryRow.task == task_name)
+        return self._records(stmt)
+
+    def training_labels(self) -> list[LabelRecord]:
+        """Effective labels with a choice, neither skipped nor flagged, in id order, of every task."""
+        stmt = _effective(_label_records()).where(LabelRow.skipped.is_(False), LabelRow.flagged.is_(False),
+                                                  LabelRow.choice.is_not(None))
+        return self._records(stmt)
+
+    def count_superseded_labels(self, task_name: Optional[str] = None) -> int:
+        """How many labels of one task's batches (None: all) a correction replaced."""
+        stmt = (select(func.count()).select_from(LabelRow).join(BatchRow, BatchRow.id == LabelRow.batch_id)
+                .join(QueryRow, QueryRow.id == BatchRow.query_id).where(LabelRow.id.in_(_replaced())))
+        if task_name is not None:
+            stmt = stmt.where(QueryRow.task == task_name)
+        with self.session() as s:
+            return s.scalar(stmt)
+
+    def policy_samples(self, policy: str, round: int) -> list[tuple[str, str]]:
+        """(prompt, sample) for each sample of the policy's batches of a round, in batch id and stored order."""
+        stmt = (select(QueryRow.prompt, BatchRow.samples).join(QueryRow, QueryRow.id == BatchRow.query_id)
+                .where(BatchRow.policy == policy, BatchRow.round == round).order_by(BatchRow.id))
+        with self.session() as s:
+            return [(prompt, sample) for prompt, samples in s.execute(stmt) for sample in samples]
+
+    def find_batch(self, query_id: str, policy: str, samples: list[str]) -> Optional[int]:
+        """The id of the oldest batch of this query and policy with exactly these samples, else None."""
+        stmt = select(BatchRow).where(BatchRow.query_id == query_id, BatchRow.policy == policy).order_by(BatchRow.id)
+        with self.session() as s:
+            return next((b.id for b in s.scalars(stmt) if list(b.samples) == list(samples)), None)
+
+    def effective_labels_of(self, batch_id: int, labeler_id: int) -> list[LabelRow]:
+        """The labeler's labels of one batch that no correction supersedes, in id order."""
+        stmt = _effective(select(LabelRow).where(LabelRow.batch_id == batch_id, LabelRow.labeler_id == labeler_id))
+        with self.session() as s:
+            return list(s.scalars(stmt.order_by(LabelRow.id)))
+
+    def _records(self, stmt) -> list[LabelRecord]:
+        with self.session() as s:
+            return [_record(*row) for row in s.execute(stmt.order_by(LabelRow.id))]
+
+
+def _replaced():
+    """Ids of the labels a correction supersedes."""
+    return select(LabelRow.supersedes).where(LabelRow.supersedes.is_not(None))
+
+
+def _effective(stmt):
+    return stmt.where(LabelRow.id.not_in(_replaced()))
+
+
+def _label_records():
+    return (select(LabelRow, BatchRow, QueryRow, LabelerRow.name)
+            .join(BatchRow, BatchRow.id == LabelRow.batch_id).join(QueryRow, QueryRow.id == BatchRow.query_id)
+            .join(LabelerRow, LabelerRow.id == LabelRow.labeler_id))
+
+
+def _record(label: LabelRow, batch: BatchRow, query: QueryRow, labeler: str) -> LabelRecord:
+    return LabelRecord(
+        label_id=label.id, batch_id=batch.id, query_id=query.id, task=query.task, prompt=query.prompt,
+        reference=query.reference, split=query.split, samples=list(batch.samples), policy=batch.policy,
+        round=batch.round, seed=batch.seed, settings=batch.settings, labeler=labeler, choice=label.choice,
+        shown_order=label.shown_order, seconds=label.seconds, skipped=label.skipped, flagged=label.flagged,
+        created_at=label.created_at)
