@@ -433,7 +433,7 @@ _PG_STORE_LOCK = 0x726C6873  # pg_advisory_xact_lock key of the store's transact
 
 
 def _postgres_store_lock(conn) -> None:
-    conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_WAIT_S}s'")
     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_STORE_LOCK})")
 
 
