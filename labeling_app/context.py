@@ -17,7 +17,8 @@ import streamlit as st
 from rlhf.config.run_config import Config, load_config
 from rlhf.config.secrets import redact
 from rlhf.errors import RLHFError
-from rlhf.labeling.store import DatabaseError, LabelStore, missing_sqlite_file
+from rlhf.labeling.engine import missing_sqlite_file
+from rlhf.labeling.store import DatabaseError, LabelStore
 
 ENV = "RLHF_CONFIG"
 HOW_TO_START = (f"Start the app with `{ENV}=runs/<name>/config.yaml streamlit run labeling_app/app.py` "

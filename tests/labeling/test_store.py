@@ -3,7 +3,7 @@ import random
 import pytest
 
 from rlhf.errors import RLHFError
-from rlhf.labeling.store import DatabaseError, LabelStore, missing_sqlite_file, sqlite_url
+from rlhf.labeling.store import LabelStore
 
 
 @pytest.fixture
@@ -326,12 +326,3 @@ def test_effective_labels_of_a_labeler_and_batch_leave_out_corrected_ones(store)
 def test_label_for_token_finds_the_label_stored_with_a_client_token(store):
     ids = label_some(store)
     assert store.label_for_token("t-1") == ids["tldr"] and store.label_for_token("t-2") is None
-
-
-def test_missing_sqlite_file_names_only_an_sqlite_file_not_made_yet(store, tmp_path):
-    assert missing_sqlite_file(store.url) is None  # an open store's own file, or not SQLite
-    assert missing_sqlite_file(sqlite_url(tmp_path / "none" / "labels.db")) == tmp_path / "none" / "labels.db"
-    assert missing_sqlite_file("sqlite://") is None and missing_sqlite_file("sqlite:///:memory:") is None
-    assert missing_sqlite_file("postgresql://ann@127.0.0.1:1/labels") is None
-    with pytest.raises(DatabaseError):
-        missing_sqlite_file("not a database url")

@@ -39,7 +39,7 @@ def main(argv=None) -> None:
             upgrade(engine)
             engine.dispose()
             script = command.revision(alembic_config(url=url), args.message, autogenerate=not args.empty, rev_id=next_id)
-        print(f"wrote {script.path}: review it, then run the tests (tests/test_migrations.py)")
+        print(f"wrote {script.path}: review it, then run the tests (tests/labeling/test_migrations.py)")
     elif args.cmd in ("current", "upgrade"):
         engine = create_engine(args.url)
         try:

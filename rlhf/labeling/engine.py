@@ -1,0 +1,78 @@
+"""The label store's database connection: SQLite in WAL mode with a lock wait, or PostgreSQL with one lock per transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def store_engine(url: str) -> Engine:
+    """An engine whose transactions run one at a time, on SQLite and PostgreSQL alike."""
+    # A server may restart under a long-running app: check a pooled connection before using it.
+    engine = create_engine(url, future=True, pool_pre_ping=make_url(url).get_backend_name() != "sqlite")
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # SQLAlchemy's recipe for SQLite: take the write lock at BEGIN, so a transaction that
+        # reads then writes (an assignment, a label) never fails to upgrade under a concurrent writer.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    elif engine.dialect.name == "postgresql":
+        # The same on PostgreSQL: every transaction first takes one advisory lock of this database,
+        # so transactions run one at a time as on SQLite, and the read-then-write checks (a batch
+        # held by fewer than k labelers, an item not labeled yet) cannot interleave under READ
+        # COMMITTED. Waiting is bounded like SQLite's busy_timeout.
+        event.listen(engine, "begin", _postgres_store_lock)
+    return engine
+
+
+def missing_sqlite_file(url: str) -> Optional[Path]:
+    """The path of the SQLite store file `url` names when that file does not exist yet, else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+# How long a writer waits for another's lock. 16 labeler processes on 2 loaded cores (load
+# average 10) waited past 10 s now and then ("database is locked"); a labeler would rather wait.
+BUSY_WAIT_S = 60
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # let the "begin" listener issue BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_WAIT_S * 1000}")  # wait for a concurrent writer instead of failing
+    cursor.execute("PRAGMA foreign_keys=ON")
+    _enable_wal(cursor)
+    cursor.close()
+
+
+def _enable_wal(cursor, wait_s: float = BUSY_WAIT_S) -> None:
+    """Put a database in WAL mode; the mode is kept on disk, so for later connections it is a no-op.
+
+    SQLite does not call the busy handler when the switch meets another connection's lock, so
+    several connections opening a new database at once (the app's threads, a trainer) get
+    "database is locked" at once; retry for as long as busy_timeout would have waited.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:  # an in-memory database answers "memory" and stays so: any answer ends the loop
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+_PG_STORE_LOCK = 0x726C6873  # pg_advisory_xact_lock key of the store's transactions ('rlhs')
+
+
+def _postgres_store_lock(conn) -> None:
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_WAIT_S}s'")
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_STORE_LOCK})")
