@@ -10,6 +10,11 @@ preferred over zero-shot with 5,000 human labels (2M PPO episodes on GPT-2, on G
     python bench/mock_sentiment.py --budgets 250 --episodes 192
     python bench/mock_sentiment.py --config configs/mock_sentiment_gpu.yaml   # paper-sized, for a GPU
     python bench/mock_sentiment.py --quick                    # tiny random model: checks the plumbing
+    python bench/mock_sentiment.py --budgets 250 --reward both   # plus PPO scored by the labeler itself
+
+`--reward simulated` (or `both`) adds a row where PPO is scored by the simulated labeler itself
+(`policy.reward: simulated`, no labels, no reward model): how far PPO gets in the same number of
+episodes with a perfect reward, the bound every label budget's row is measured against.
 
 Each budget's run directory is kept under --workdir, so an interrupted bench resumes where it stopped.
 """
@@ -37,12 +42,19 @@ def parse_args(argv=None):
     p.add_argument("--model", help="Base model (default: the config's).")
     p.add_argument("--workdir", default="/tmp/mock_sentiment", help="Where the runs live (kept: a rerun resumes).")
     p.add_argument("--quick", action="store_true", help="Tiny random model, budgets 8 and 16: checks the plumbing only.")
+    p.add_argument("--reward", choices=["model", "simulated", "both"], default="model",
+                   help="model: a reward model per label budget; simulated: one run scored by the labeler itself; both.")
     return p.parse_args(argv)
 
 
 def overrides_for(args, budget: int) -> list[tuple[str, object]]:
-    pairs = [("name", f"mock-{budget}"), ("output_dir", args.workdir), ("labeling.num_queries", budget),
+    """A budget of 0 labels is the run scored by the simulated labeler itself."""
+    pairs = [("name", f"mock-{budget}" if budget else "mock-labeler-reward"), ("output_dir", args.workdir),
              ("labeling.simulator", "sentiment"), ("prompts.path", str(AUSTEN))]
+    if budget:
+        pairs.append(("labeling.num_queries", budget))
+    if not budget:
+        pairs.append(("policy.reward", "simulated"))
     if args.episodes:
         pairs.append(("policy.total_episodes", args.episodes))
     if args.model:
@@ -66,7 +78,8 @@ def run_budget(args, budget: int) -> dict:
     original = dict(STAGE_FUNCTIONS)
     STAGE_FUNCTIONS.update(timed)
     try:
-        run_loop(config, stages=("sample", "label", "reward", "policy", "evaluate"), log=lambda m: print(m, file=sys.stderr))
+        stages = ("sample", "label", "reward", "policy", "evaluate") if budget else ("policy", "evaluate")
+        run_loop(config, stages=stages, log=lambda m: print(m, file=sys.stderr))
     finally:
         STAGE_FUNCTIONS.update(original)
     return figures(config, budget, seconds, time.time() - started)
@@ -82,7 +95,7 @@ def _timed(fn, name, seconds):
 
 
 def figures(config, budget: int, seconds: dict, wall: float) -> dict:
-    reward = json.loads((config.layout.reward_model / "metrics.json").read_text())
+    reward = json.loads((config.layout.reward_model / "metrics.json").read_text()) if budget else NO_REWARD_MODEL
     policy = json.loads((config.layout.policy / "metrics.json").read_text())
     metrics = json.loads((config.layout.eval / "metrics.json").read_text())
     judge = f"simulated:{config.task.labeler}"
@@ -95,6 +108,15 @@ def figures(config, budget: int, seconds: dict, wall: float) -> dict:
             "wall_s": wall, "stage_s": seconds}
 
 
+NO_REWARD_MODEL = {"train_labels": 0, "labels": 0, "best_of_n_accuracy": None, "pairwise_accuracy": None}
+
+
+def _reward_cell(r: dict) -> str:
+    if r["rm_best_of_4"] is None:
+        return "the labeler itself"
+    return f"{r['rm_best_of_4']:.1%} ({r['rm_pairwise']:.1%})"
+
+
 def print_table(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -105,7 +127,7 @@ def print_table(rows: list[dict]) -> None:
         table.add_column(column, justify="right")
     for r in rows:
         stages = "/".join(f"{r['stage_s'].get(s, 0):.0f}" for s in ("sample", "label", "reward", "policy", "evaluate"))
-        table.add_row(f"{r['labels']} ({r['held_out']})", f"{r['rm_best_of_4']:.1%} ({r['rm_pairwise']:.1%})", str(r["episodes"]),
+        table.add_row(f"{r['labels']} ({r['held_out']})", _reward_cell(r), str(r["episodes"]),
                       f"{r['final_kl']:.2f}", f"{r['win_rate']:.1%} [{r['low']:.1%}, {r['high']:.1%}]", str(r["prompts"]),
                       f"{r['score_zero_shot']:+.3f} -> {r['score_policy']:+.3f}", f"{r['wall_s'] / 60:.1f} min ({stages} s)")
     Console(width=200).print(table)
@@ -122,7 +144,8 @@ def main(argv=None) -> int:
         args.budgets = [8, 16]
     elif not AUSTEN.is_dir():
         sys.exit(f"{AUSTEN} is missing: the bench reads Austen's novels from ../shared/data")
-    rows = [run_budget(args, budget) for budget in args.budgets]
+    budgets = ([] if args.reward == "simulated" else args.budgets) + ([0] if args.reward != "model" else [])
+    rows = [run_budget(args, budget) for budget in budgets]
     print_table(rows)
     out = Path(args.workdir) / "mock_sentiment.json"
     out.write_text(json.dumps(rows, indent=2))

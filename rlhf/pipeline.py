@@ -77,6 +77,9 @@ def reward_stage(config: Config, log) -> bool:
     from reward.train import train_reward
     from rlhf.labeling.store import open_store
 
+    if config.policy.reward == "simulated":
+        log("reward: skipped, policy.reward is simulated: PPO is scored by the simulated labeler itself")
+        return True
     if config.layout.reward_done():
         log("reward: skipped, reward_model/ is trained")
         return True

@@ -152,6 +152,9 @@ class RewardSettings(TrainingOptions):
 @dataclass
 class PolicySettings(TrainingOptions):
     reward_model: Optional[str] = option(None, help="Reward model directory; unset: the run's reward_model.")
+    reward: Literal["model", "simulated"] = option(
+        "model", help="PPO's reward: model (the reward model) or simulated (the task's simulated labeler itself: what a perfect reward model would give)."
+    )
     learning_rate: float = option(1.41e-5, help="Adam learning rate, decayed linearly to 0 (the paper: 1.41e-5).")
     total_episodes: int = option(1024, help="Rollouts to train on in all (the paper: 2M for books; a CPU manages hundreds).")
     batch_size: int = option(16, help="Rollouts per PPO update, per process (the paper: 512).")

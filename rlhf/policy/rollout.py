@@ -17,6 +17,7 @@ import torch
 
 from reward.model import sequence_rewards
 from rlhf.generation import SamplingSettings, sample_tokens
+from rlhf.policy.labeler_reward import LabelerReward
 from rlhf.policy.value_head import policy_and_values, reference_logits, token_logprobs
 from rlhf.tasks.truncation import truncate_responses
 
@@ -57,14 +58,21 @@ class Rollout:
 def score_responses(reward_model, queries: torch.Tensor, cut: torch.Tensor, found: torch.Tensor, pad_token_id: int,
                     penalty_reward: Optional[float]) -> tuple[torch.Tensor, torch.Tensor]:
     """(normalised scores with the penalty applied, raw head outputs) of query + cut response."""
+    if isinstance(reward_model, LabelerReward):
+        scores = raw = reward_model(queries, cut)
+    else:
+        scores, raw = _reward_model_scores(reward_model, queries, cut, pad_token_id)
+    if penalty_reward is None:
+        return scores, raw
+    return torch.where(found, scores, torch.full_like(scores, penalty_reward)), raw
+
+
+def _reward_model_scores(reward_model, queries, cut, pad_token_id) -> tuple[torch.Tensor, torch.Tensor]:
     ids = torch.cat([queries, cut], dim=1)
     mask = ids != pad_token_id
     response = torch.cat([torch.zeros_like(queries, dtype=torch.bool), cut != pad_token_id], dim=1)
     scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long(), response).float()
-    raw = reward_model.score.unnormalize(scores)
-    if penalty_reward is None:
-        return scores, raw
-    return torch.where(found, scores, torch.full_like(scores, penalty_reward)), raw
+    return scores, reward_model.score.unnormalize(scores)
 
 
 @torch.no_grad()

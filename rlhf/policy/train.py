@@ -19,6 +19,7 @@ from rlhf.config.training import checkpointing_arguments
 from rlhf.errors import RLHFError
 from rlhf.models.training import enable_checkpointing
 from rlhf.policy.kl_control import controller_for
+from rlhf.policy.labeler_reward import LabelerReward
 from rlhf.policy.rollout import ResponseRule
 from rlhf.policy.trainer import PaperPPOTrainer, latest_checkpoint
 from rlhf.run.checkpoints import resume_point
@@ -103,7 +104,7 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
         os.environ.setdefault("ACCELERATE_MIXED_PRECISION", p.mixed_precision(on_gpu))
     policy, tokenizer = load_initial_policy(config, log)
     policy = policy.float() if policy.dtype != torch.float32 else policy  # the optimizer keeps fp32 master weights
-    reward_model = load_reward_for(config, tokenizer)
+    reward_model = LabelerReward(task.labeler, tokenizer) if p.reward == "simulated" else load_reward_for(config, tokenizer)
     queries = queries_for(config, tokenizer, "train", log=log)
     if len(queries) < p.batch_size:
         raise RLHFError(f"the train split has {len(queries)} usable queries, fewer than one batch of {p.batch_size}")
@@ -189,9 +190,7 @@ tags: [rlhf, ppo, trl, {config.task.name}]
 
 {config.task.description}
 
-Trained with PPO (TRL 1.12 `PPOTrainer`, the loop of Ziegler et al. 2019) against a reward model
-trained on {reward.get('train_labels', 'an unknown number of')} best-of-{round(1 / reward['chance_accuracy']) if 'chance_accuracy' in reward else 'n'}
-labels (held-out accuracy {reward.get('best_of_n_accuracy', float('nan')):.1%}), with a per-token KL penalty
+Trained with PPO (TRL 1.12 `PPOTrainer`, the loop of Ziegler et al. 2019) against {_reward_source(config, reward)}, with a per-token KL penalty
 to the model it started from ({'adaptive, target ' + str(config.task.kl_target) + ' nats' if config.task.kl_target else 'fixed beta ' + str(config.task.kl_coef)}).
 Responses are cut at the first {config.task.truncate_token!r} at or after token {config.task.truncate_after}.
 
@@ -206,3 +205,11 @@ Responses are cut at the first {config.task.truncate_token!r} at or after token 
 ```yaml
 {config_yaml(config)}```
 """
+
+
+def _reward_source(config, reward: dict) -> str:
+    if config.policy.reward == "simulated":
+        return f"the simulated {config.task.labeler} labeler's score itself (no reward model)"
+    n = round(1 / reward["chance_accuracy"]) if "chance_accuracy" in reward else "n"
+    return (f"a reward model trained on {reward.get('train_labels', 'an unknown number of')} best-of-{n} labels "
+            f"(held-out accuracy {reward.get('best_of_n_accuracy', float('nan')):.1%})")
