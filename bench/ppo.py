@@ -5,7 +5,12 @@ from ../shared/data, 64 tokens), 24 response tokens, batch, PPO epochs and mini-
   (a) ours: PaperPPOTrainer, value head on the policy's trunk (the paper's layout), logits only
       over the response, the paper's truncation rule;
   (b) TRL 1.12 PPOTrainer: its separate value model (a second full copy), its own loop.
-Gradient checkpointing is off and precision is fp32 for both on a CPU (bf16 for both on a GPU).
+Gradient checkpointing is off for both, and both run in the same precision (`--precision`, fp32 by
+default, on any device): every model of either side (policy, value, reference, reward) is loaded
+with fp32 weights, and with bf16 each side's whole `train()` runs under `torch.autocast(bf16)` with
+accelerate's mixed precision set to bf16 (TRL 1.12 builds its Accelerator without a precision and
+reads ACCELERATE_MIXED_PRECISION; its own `bf16` flag does nothing). The table prints each side's
+precision and weight dtypes, read from the models after training.
 Each method runs in its own process, so its peak memory (max RSS, or CUDA peak) is its own.
 The first update is warm-up and left out of the rates. Also prints the FLOP/s of the training
 phase (6 FLOPs per weight per token it passes, LM head only where logits are taken) as a share of this
@@ -13,6 +18,7 @@ machine's measured fp32 matmul peak.
 
     python bench/ppo.py            # offline default (SmolLM2-135M), about 10 minutes on 2 cores
     python bench/ppo.py --quick    # tiny random model, a minute
+    python bench/ppo.py --precision bf16   # both sides under bf16 autocast
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ def parse_args(argv=None):
     p.add_argument("--ppo-epochs", type=int, default=4, help="PPO epochs per update (TRL's default 4).")
     p.add_argument("--mini-batches", type=int, default=1, help="Mini-batches per epoch (TRL's default 1).")
     p.add_argument("--repeats", type=int, default=1, help="Runs per method; the table shows medians.")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="Precision of both sides (fp32 weights either way).")
     p.add_argument("--method", choices=["ours", "trl"], help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -83,6 +90,7 @@ def bench_config(args, work: Path):
         ("policy.batch_size", args.batch), ("policy.mini_batches", args.mini_batches),
         ("policy.ppo_epochs", args.ppo_epochs), ("policy.total_episodes", args.batch * args.updates),
         ("policy.save_steps", 10**6), ("policy.sample_every", 0), ("policy.logging_steps", 1),
+        ("model.dtype", "float32"), ("policy.bf16", args.precision == "bf16"),
     ])
 
 
@@ -137,7 +145,6 @@ def run_ours(args, config, clock: UpdateClock):
 
 def run_trl(args, config, clock: UpdateClock):
     import datasets
-    import torch
     from trl.experimental.ppo import PPOConfig, PPOTrainer
     from trl.experimental.ppo import ppo_trainer as trl_ppo
 
@@ -146,16 +153,15 @@ def run_trl(args, config, clock: UpdateClock):
     from rlhf.policy.train import separate_value_model
     from rlhf.tasks.queries import queries_for
 
-    policy, tokenizer = load_model_for(config)
+    policy, tokenizer = load_model_for(config, log=lambda m: None)
     reward_model, _ = load_reward_model(config.layout.reward_model)
     queries = queries_for(config, tokenizer, "train")
     dataset = datasets.Dataset.from_dict({"input_ids": [q.input_ids for q in queries]})
     value_model = separate_value_model(resolve(config.model.name, log=lambda m: None), tokenizer)
-    on_gpu = torch.cuda.is_available()
     targs = PPOConfig(output_dir=str(config.run_dir / "trl"), per_device_train_batch_size=args.batch,
                       gradient_accumulation_steps=1, num_mini_batches=args.mini_batches, num_ppo_epochs=args.ppo_epochs,
                       total_episodes=args.batch * args.updates, response_length=config.task.response_length,
-                      temperature=config.task.temperature, bf16=on_gpu, gradient_checkpointing=False,
+                      temperature=config.task.temperature, bf16=False, gradient_checkpointing=False,  # precision: see the docstring
                       report_to="none", save_strategy="no", num_sample_generations=0, logging_steps=1, seed=0)
     wrapper_forward = trl_ppo.PolicyAndValueWrapper.forward
 
@@ -205,10 +211,14 @@ def training_flops(model, method: str, batch: int, query: int, response: int, ep
 
 
 def child(args) -> dict:
+    import torch
+
     work = Path(args.work)
     config = bench_config(args, work)
     clock = UpdateClock()
-    trainer, model = (run_ours if args.method == "ours" else run_trl)(args, config, clock)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+        trainer, model = (run_ours if args.method == "ours" else run_trl)(args, config, clock)
     steady = clock.updates[1:] or clock.updates
     train = clock.train[1:] or clock.train
     tokens = config.task.query_length + config.task.response_length
@@ -218,14 +228,25 @@ def child(args) -> dict:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"method": args.method, "episodes_per_s": args.batch / seconds, "tokens_per_s": args.batch * tokens / seconds,
             "update_s": seconds, "train_s": statistics.median(train), "train_flops_per_s": train_flops / statistics.median(train),
-            "trainable_params": trainable, "peak_mb": peak_memory_mb(), "updates": len(clock.updates)}
+            "trainable_params": trainable, "peak_mb": peak_memory_mb(), "updates": len(clock.updates),
+            "weights": weight_dtypes(trainer, model), "mixed_precision": trainer.accelerator.mixed_precision}
+
+
+def weight_dtypes(trainer, model) -> str:
+    """The dtype of each model's weights, as trained: e.g. policy float32, reward float32."""
+    parts = {"policy": model.policy, "value": getattr(model, "value_model", None), "reward": trainer.reward_model,
+             "reference": getattr(trainer, "ref_model", None)}
+    return ", ".join(f"{name} {str(next(m.parameters()).dtype).removeprefix('torch.')}"
+                     for name, m in parts.items() if m is not None and any(True for _ in m.parameters()))
 
 
 def run_method(method: str, args, work: Path) -> dict:
     cmd = [sys.executable, __file__, "--method", method, "--work", str(work), "--model", args.model,
            "--updates", str(args.updates), "--batch", str(args.batch), "--ppo-epochs", str(args.ppo_epochs),
-           "--mini-batches", str(args.mini_batches)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+           "--mini-batches", str(args.mini_batches), "--precision", args.precision]
+    # The same accelerate precision for both children: TRL's Accelerator reads only this variable.
+    env = {**os.environ, "ACCELERATE_MIXED_PRECISION": "bf16" if args.precision == "bf16" else "no"}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"{method} run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -237,7 +258,7 @@ def report(results: dict[str, list[dict]], peak: float, args) -> None:
 
     med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
            for m, rs in results.items()}
-    table = Table(title=f"PPO, {args.model}: batch {args.batch}, 64+24 tokens, {args.ppo_epochs} PPO epochs, "
+    table = Table(title=f"PPO, {args.model}, {args.precision} for both: batch {args.batch}, 64+24 tokens, {args.ppo_epochs} PPO epochs, "
                         f"{args.mini_batches} mini-batch(es); median of {args.repeats} run(s), first update left out")
     for column in ("figure", "(a) rlhf train-policy", "(b) TRL PPOTrainer", "(a)/(b)", "target"):
         table.add_column(column)
@@ -258,6 +279,9 @@ def report(results: dict[str, list[dict]], peak: float, args) -> None:
             cell = lambda v, f=fmt: f.format(v)
         table.add_row(name, cell(a), cell(b), f"{a / b:.2f}" if b else "-", target)
     Console(width=140).print(table)
+    for method, label in (("ours", "(a)"), ("trl", "(b)")):
+        first = results[method][0]
+        print(f"{label} precision {args.precision} (accelerate: {first['mixed_precision']}); weights: {first['weights']}")
     print(f"matmul peak of this machine: {peak / 1e9:.1f} GFLOP/s (fp32 2048x2048 on CPU, bf16 on GPU)")
 
 
