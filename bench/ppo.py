@@ -14,7 +14,7 @@ precision and weight dtypes, read from the models after training.
 Each method runs in its own process, so its peak memory (max RSS, or CUDA peak) is its own.
 The first update is warm-up and left out of the rates. Also prints the FLOP/s of the training
 phase (6 FLOPs per weight per token it passes, LM head only where logits are taken) as a share of this
-machine's measured fp32 matmul peak.
+machine's measured matmul peak in the same precision.
 
     python bench/ppo.py            # offline default (SmolLM2-135M), about 10 minutes on 2 cores
     python bench/ppo.py --quick    # tiny random model, a minute
@@ -63,11 +63,12 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def matmul_peak_flops(size: int = 2048, repeats: int = 5) -> float:
+def matmul_peak_flops(precision: str, size: int = 2048, repeats: int = 5) -> float:
+    """This machine's measured matmul rate in the precision the benchmark runs in."""
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     a, b = torch.randn(size, size, device=device, dtype=dtype), torch.randn(size, size, device=device, dtype=dtype)
     times = []
     for _ in range(repeats + 1):
@@ -282,7 +283,7 @@ def report(results: dict[str, list[dict]], peak: float, args) -> None:
     for method, label in (("ours", "(a)"), ("trl", "(b)")):
         first = results[method][0]
         print(f"{label} precision {args.precision} (accelerate: {first['mixed_precision']}); weights: {first['weights']}")
-    print(f"matmul peak of this machine: {peak / 1e9:.1f} GFLOP/s (fp32 2048x2048 on CPU, bf16 on GPU)")
+    print(f"matmul peak of this machine: {peak / 1e9:.1f} GFLOP/s ({args.precision} 2048x2048)")
 
 
 def main() -> None:
@@ -298,7 +299,7 @@ def main() -> None:
 
             args.model = str(save_tiny_model(work / "tiny", "llama"))
         prepare(args, work)
-        peak = matmul_peak_flops()
+        peak = matmul_peak_flops(args.precision)
         results = {"ours": [], "trl": []}
         for _ in range(args.repeats):  # interleaved, so drifting machine load hits both
             for method in results:
