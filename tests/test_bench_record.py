@@ -1,0 +1,29 @@
+"""bench/record.py keeps a command's output with its provenance in the results ledger."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("record", Path(__file__).parents[1] / "bench" / "record.py")
+record = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(record)
+
+
+def test_a_run_is_kept_with_its_command_commit_machine_load_and_output(tmp_path, monkeypatch):
+    monkeypatch.setattr(record, "RESULTS", tmp_path)
+    code = record.main(["demo", "--", sys.executable, "-c", "print('win rate 61.5% [50.2%, 71.7%]')"])
+    [kept] = tmp_path.glob("demo-*.md")
+    text = kept.read_text()
+    assert code == 0 and "win rate 61.5% [50.2%, 71.7%]" in text
+    assert f"- commit: `{record.git('rev-parse', '--short', 'HEAD')}" in text
+    for field in ("- command: `", "- machine: `", "- load average before: `", "- wall: `", "- exit code: `0`"):
+        assert field in text
+    record.main(["demo", "--", sys.executable, "-c", "print(2)"])
+    assert len(list(tmp_path.glob("demo-*.md"))) == 2  # a second run that day gets its own file
+
+
+def test_a_failing_command_is_kept_and_its_exit_code_returned(tmp_path, monkeypatch):
+    monkeypatch.setattr(record, "RESULTS", tmp_path)
+    assert record.main(["broken", "--", sys.executable, "-c", "import sys; print('half'); sys.exit(3)"]) == 3
+    [kept] = tmp_path.glob("broken-*.md")
+    assert "- exit code: `3`" in kept.read_text() and "half" in kept.read_text()
