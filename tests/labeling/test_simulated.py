@@ -164,9 +164,25 @@ def test_simulate_is_reproducible_with_a_seed(tmp_path):
     assert runs[0] == runs[1]
 
 
+SUMMARIES = ["The council approved a budget for schools.", "A storm closed the coast road for two days.",
+             "The museum reopened with a new wing of Roman coins."]
+UNRELATED = "A famous singer released an album of love songs."
+# Each batch holds every query's reference, so only a labeler that reads its own query's reference
+# picks the copy; the copy sits at a different stored position in each batch.
+ROUGE_BATCHES = [(0, [SUMMARIES[1], SUMMARIES[2], SUMMARIES[0], UNRELATED]),
+                 (1, [SUMMARIES[1], UNRELATED, SUMMARIES[0], SUMMARIES[2]]),
+                 (2, [UNRELATED, SUMMARIES[0], SUMMARIES[1], SUMMARIES[2]])]
+
+
 def test_rouge_labeler_reads_the_query_reference(tmp_path):
-    store = _store(tmp_path)
+    store = LabelStore(sqlite_url(tmp_path / "labels.db"))
+    store.add_queries([{"id": f"q{i}", "task": "tldr", "prompt": f"Article {i}. TL;DR:", "reference": summary}
+                       for i, summary in enumerate(SUMMARIES)])
+    for i, samples in ROUGE_BATCHES:
+        store.add_batch(f"q{i}", samples, policy="base")
     assert simulate(store, "rouge", task="tldr", temperature=0, progress=False) == 3
+    chosen = [l.choice for l in sorted(store.labels(), key=lambda l: l.batch_id)]
+    assert chosen == [samples.index(SUMMARIES[i]) for i, samples in ROUGE_BATCHES] == [2, 0, 3]
 
 
 def test_a_labeler_needing_a_reference_fails_clearly_without_one(tmp_path):
