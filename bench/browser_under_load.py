@@ -7,7 +7,7 @@ run's result and the load average seen during it. Exit status 0 only if every ru
 
     python bench/browser_under_load.py                   # 5 runs, load on every core, about 10 minutes on 2 cores
     python bench/browser_under_load.py --runs 2 --load 4 tests/test_labeling_browser.py
-Needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver) and selenium.
+Needs chromium and chromedriver on the PATH (apt-get install chromium chromium-driver) and selenium.
 """
 
 from __future__ import annotations

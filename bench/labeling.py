@@ -12,7 +12,7 @@ with the server, which real labelers' browsers, on their own computers, do not.
 The run is synthetic (a temporary run directory, no model). Timings are printed, never checked:
     python bench/labeling.py                     # 100 labels per scenario, about 3 minutes on 2 cores
     python bench/labeling.py --labels 40 --concurrency 1,2,8 --json bench.json
-Needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver) and selenium.
+Needs chromium and chromedriver on the PATH (apt-get install chromium chromium-driver) and selenium.
 """
 
 from __future__ import annotations

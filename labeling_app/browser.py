@@ -1,7 +1,7 @@
 """Drive the app in a real browser, for the browser tests and the latency benchmark.
 
 `AppServer` runs `streamlit run labeling_app/app.py` as a subprocess on a free loopback port;
-`chromium()` opens Debian's headless Chromium through selenium (imported here, lazily: it is a
+`Chromium` opens the headless Chromium on the PATH through selenium (imported here, lazily: it is a
 test-time tool, not a dependency of the app); `LabelingTab` signs in and labels with the keyboard.
 
 Streamlit draws everything asynchronously, and on a loaded machine a rerun takes seconds, so nothing
@@ -11,6 +11,7 @@ here waits a fixed time: `wait_for`, `click_when_ready`, `type_when_ready`, `wai
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -24,7 +25,8 @@ from pathlib import Path
 from typing import Optional
 
 APP = Path(__file__).resolve().parent / "app.py"
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+# Found on the PATH, as .ci/run checks for them (`command -v chromium`, `command -v chromedriver`).
+CHROMIUM, CHROMEDRIVER = "chromium", "chromedriver"
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--disable-component-update", "--no-first-run",
                   "--disable-sync")
@@ -53,10 +55,19 @@ _BUTTON_TEXTS = "[...document.querySelectorAll('[data-testid=\"stButton\"], [dat
 
 def browser_missing() -> Optional[str]:
     """Why a browser test cannot run here, or None when it can."""
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    missing = [name for name in (CHROMIUM, CHROMEDRIVER) if shutil.which(name) is None]
     if missing:
-        return f"{' and '.join(missing)} absent (apt-get install chromium chromium-driver)"
+        return f"{' and '.join(missing)} not on the PATH (apt-get install chromium chromium-driver)"
+    if importlib.util.find_spec("selenium") is None:
+        return "selenium is not installed (pip install -e '.[test]')"
     return None
+
+
+def _on_path(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"no browser: {browser_missing()}")
+    return path
 
 
 def free_port() -> int:
@@ -127,11 +138,11 @@ class Chromium:
 
         self.profile = tempfile.mkdtemp(prefix="chromium-profile-")
         options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
+        options.binary_location = _on_path(CHROMIUM)
         for flag in (*CHROMIUM_FLAGS, f"--window-size={window}", f"--user-data-dir={self.profile}"):
             options.add_argument(flag)
         try:
-            self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+            self.driver = webdriver.Chrome(service=Service(_on_path(CHROMEDRIVER)), options=options)
         except BaseException:
             shutil.rmtree(self.profile, ignore_errors=True)
             raise

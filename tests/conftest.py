@@ -12,21 +12,50 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 from rlhf.models.offline import cache_root
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The real data folder: ../shared/data beside the checkout, or where RLHF_SHARED_DATA says (.ci/run
+# checks the same variable; pointing it at a missing folder shows what CI does without the data).
+SHARED_DATA_ENV = "RLHF_SHARED_DATA"
+SHARED_DATA = Path(os.environ.get(SHARED_DATA_ENV) or Path(__file__).resolve().parents[1].parent / "shared" / "data").resolve()
 # The user's real model cache, read before any test points RLHF_CACHE elsewhere: the real offline
 # model is pulled there once and reused by later test runs.
 REAL_CACHE = cache_root()
 # A PostgreSQL URL whose user may create databases (.ci/postgres.sh start prints one); unset: the
-# PostgreSQL variants of the store tests are skipped.
+# PostgreSQL variants of the store tests are skipped (outside CI).
 POSTGRES_URL_ENV = "RLHF_TEST_POSTGRES_URL"
-NO_POSTGRES = f"no PostgreSQL server: set {POSTGRES_URL_ENV} or run .ci/postgres.sh start"
+NO_POSTGRES = f"no PostgreSQL server: set {POSTGRES_URL_ENV} or run .ci/postgres.sh start (.ci/run starts one)"
+NO_SHARED_DATA = (f"the real data folder {SHARED_DATA} is absent: it sits beside the checkout (../shared/data) on "
+                  f"project machines and in CI, which checks it before the tests; {SHARED_DATA_ENV} names another place")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip the calling test when `condition` is false, saying `reason` (what is missing and how to get it).
+
+    Under CI=true it fails instead: CI provides the data folder, Chromium and PostgreSQL, so there a
+    missing one is a broken CI machine, and a skip would let the suite pass without its tests."""
+    if condition:
+        return
+    if in_ci():
+        pytest.fail(f"CI=true, and a test needs what CI must provide: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder {SHARED_DATA} is absent (it sits beside the checkout on project machines)")
+    require(SHARED_DATA.is_dir(), NO_SHARED_DATA)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")  # session: checked before the module-scoped servers and drivers start
+def browser():
+    """Headless Chromium and chromedriver on the PATH, and selenium (labeling_app.browser finds them)."""
+    from labeling_app.browser import browser_missing
+
+    missing = browser_missing()
+    require(missing is None, f"no browser: {missing}; .ci/run installs Chromium and chromedriver")
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +110,7 @@ def store_url(request, tmp_path):
         yield sqlite_url(tmp_path / "run" / "labels.db")
         return
     server_url = os.environ.get(POSTGRES_URL_ENV)
-    if not server_url:
-        pytest.skip(NO_POSTGRES)
+    require(bool(server_url), NO_POSTGRES)
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool

@@ -1,4 +1,5 @@
 import importlib.util
+import math
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ def test_agreement_compares_only_same_prompt_pairs_the_labeler_tells_apart():
     rho, alike, compared = bench.agreement(rewards, scores, prompts, pairs)
     # q: (a,b) ordered alike, (a,c) not, (b,c) tied by the labeler; r: (d,e) twice, both reversed; (e,e) identical text
     assert compared == 4 and alike == pytest.approx(1 / 4)
-    assert -1 <= rho <= 1
+    # Average ranks: rewards (3, 5, 1, 6, 3, 3), scores (1, 3.5, 3.5, 2, 5.5, 5.5), both of mean 3.5;
+    # the sums of co-deviations and squared deviations are -4.5, 15.5 and 16.5.
+    assert rho == pytest.approx(-4.5 / math.sqrt(15.5 * 16.5))
 
 
 def test_spearman_gives_tied_scores_their_average_rank():

@@ -39,11 +39,24 @@ def test_an_old_run_cut_off_after_the_policy_resumes_with_evaluate_and_report(ol
     for artifact in ("eval/metrics.json", "eval/samples.jsonl", "report.md", "report.html"):
         assert (old_run / artifact).is_file(), artifact
     rate = json.loads((old_run / "eval" / "metrics.json").read_text())["judges"]["simulated:sentiment"]["policy"]
-    assert rate["n"] == 6 and 0.0 <= rate["win_rate"] <= 1.0
+    outcomes = prompt_outcomes(old_run / "eval" / "samples.jsonl", "simulated:sentiment", "policy")
+    assert rate["n"] == 6 and (rate["wins"], rate["ties"], rate["losses"]) == tuple(outcomes.count(o) for o in ("win", "tie", "loss"))
+    assert rate["win_rate"] == pytest.approx((rate["wins"] + rate["ties"] / 2) / rate["n"])
 
     code, _, err = cli("report", str(RUN))
     assert code == 0, err
     assert "policy" in (old_run / "report.md").read_text()
+
+
+def prompt_outcomes(samples_file: Path, judge: str, system: str, baseline: str = "zero-shot") -> list[str]:
+    """Each evaluated prompt's outcome for `system`, recomputed from the judge's sample scores: a prompt is
+    won when the mean score of the system's samples beats the baseline's."""
+    outcomes = []
+    for line in samples_file.read_text().splitlines():
+        scores = json.loads(line)["scores"][judge]
+        difference = sum(scores[system]) / len(scores[system]) - sum(scores[baseline]) / len(scores[baseline])
+        outcomes.append("tie" if abs(difference) <= 1e-9 else "win" if difference > 0 else "loss")
+    return outcomes
 
 
 def test_an_old_runs_label_store_exports(old_run, cli):

@@ -18,9 +18,36 @@ def test_sample_then_list_labelers_then_simulate_needs_batches(cli, tmp_path, ti
     config = config_file(tmp_path, tiny_gpt2)
     code, _, err = cli("label", "--config", config)
     assert code == 1 and "run `rlhf sample" in err
+    code, _, err = cli("label", "--config", config, "--simulate", "sentiment")
+    assert code == 1 and "run `rlhf sample" in err
+    code, out, err = cli("labelers", "list", "--config", config)
+    assert code == 0 and out == "" and "has no label store yet: no labelers" in err
     code, _, err = cli("sample", "--config", config, "--n", "3")
     assert code == 0 and "3 new batches; 3 in sqlite" in err
     assert (tmp_path / "runs" / "lab" / "config.yaml").is_file() and (tmp_path / "runs" / "lab" / "labels.db").is_file()
+    code, out, _ = cli("labelers", "list", "--config", config)
+    assert code == 0 and out == ""  # sampling adds batches, not labelers
+    code, _, err = cli("label", "--config", config, "--simulate", "sentiment", "--temperature", "0")
+    assert code == 0 and "sim:sentiment stored 3 labels" in err
+    code, out, _ = cli("labelers", "list", "--config", config)
+    assert code == 0 and out.split() == ["sim:sentiment", "labeler"]
+    assert_each_label_picks_the_most_positive(tmp_path / "runs" / "lab")
+    code, _, err = cli("label", "--config", config, "--simulate", "sentiment")
+    assert code == 0 and "sim:sentiment stored 0 labels" in err  # every batch is labeled once
+
+
+def assert_each_label_picks_the_most_positive(run_dir):
+    """At T = 0 the sentiment labeler chooses a sample of the highest VADER score (any one of a tie)."""
+    from rlhf.labeling.simulated import sentiment_score
+    from rlhf.labeling.store import LabelStore
+
+    store = LabelStore.for_run(run_dir)
+    labels = store.labels()
+    assert sorted(l.batch_id for l in labels) == [1, 2, 3]
+    assert {l.labeler_id for l in labels} == {store.labeler("sim:sentiment").id}
+    for label in labels:
+        scores = [sentiment_score("", s) for s in store.batch(label.batch_id).samples]
+        assert scores[label.choice] == max(scores), (label.batch_id, scores, label.choice)
 
 
 def test_sampling_from_a_policy_keeps_the_base_model_in_the_config(cli, tmp_path, tiny_gpt2, tiny_llama):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from rlhf.errors import RLHFError
 from rlhf.labeling.simulated import (
     DEFAULT_TEMPERATURES,
+    SCORERS,
     choice_probabilities,
     choose,
     descriptiveness_score,
@@ -116,6 +119,30 @@ def test_default_temperatures_cover_every_kind():
     assert all(t > 0 for t in DEFAULT_TEMPERATURES.values())
 
 
+CALIBRATION_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "labeler_calibration" / "austen_smollm2_samples.jsonl"
+
+
+@pytest.mark.parametrize("kind", ["sentiment", "descriptiveness"])
+def test_two_labelers_at_the_default_temperature_agree_about_60_percent(kind):
+    """Ziegler et al.'s labelers agreed with each other about 60% of the time on 4-way choices, and
+    every simulated-labeler figure rests on the default temperatures reproducing that. On the 100
+    SmolLM2 batches of Austen excerpts they were calibrated on (tests/fixtures/labeler_calibration),
+    two independent labelers must agree 55% to 65% of the time: the agreement that a temperature
+    within the calibration's bootstrap range gives on these batches (0.561 to 0.633 for sentiment,
+    0.545 to 0.640 for descriptiveness). Chance is 25%; halving or doubling the sentiment
+    temperature gives 0.75 or 0.44, doubling the descriptiveness one 0.52 (its T = 0 gives 0.64:
+    ties, not the temperature, hold it near 60%)."""
+    batches = [json.loads(line)["samples"] for line in CALIBRATION_SAMPLES.read_text(encoding="utf-8").splitlines()]
+    scores = [[SCORERS[kind]("", sample, None) for sample in samples] for samples in batches]
+    temperature = DEFAULT_TEMPERATURES[kind]
+    expected = expected_agreement(scores, temperature)
+    assert len(batches) == 100 and 0.55 <= expected <= 0.65, expected
+    # Two labelers drawing with `choose` agree as often as the probabilities say (20 passes: 2,000 pairs).
+    first, second = random.Random(1), random.Random(2)
+    agreed = [choose(s, temperature, first) == choose(s, temperature, second) for _ in range(20) for s in scores]
+    assert sum(agreed) / len(agreed) == pytest.approx(expected, abs=0.03)
+
+
 # -- labeling a store ---------------------------------------------------------------------------
 
 SAMPLES = [
@@ -164,9 +191,25 @@ def test_simulate_is_reproducible_with_a_seed(tmp_path):
     assert runs[0] == runs[1]
 
 
+SUMMARIES = ["The council approved a budget for schools.", "A storm closed the coast road for two days.",
+             "The museum reopened with a new wing of Roman coins."]
+UNRELATED = "A famous singer released an album of love songs."
+# Each batch holds every query's reference, so only a labeler that reads its own query's reference
+# picks the copy; the copy sits at a different stored position in each batch.
+ROUGE_BATCHES = [(0, [SUMMARIES[1], SUMMARIES[2], SUMMARIES[0], UNRELATED]),
+                 (1, [SUMMARIES[1], UNRELATED, SUMMARIES[0], SUMMARIES[2]]),
+                 (2, [UNRELATED, SUMMARIES[0], SUMMARIES[1], SUMMARIES[2]])]
+
+
 def test_rouge_labeler_reads_the_query_reference(tmp_path):
-    store = _store(tmp_path)
+    store = LabelStore(sqlite_url(tmp_path / "labels.db"))
+    store.add_queries([{"id": f"q{i}", "task": "tldr", "prompt": f"Article {i}. TL;DR:", "reference": summary}
+                       for i, summary in enumerate(SUMMARIES)])
+    for i, samples in ROUGE_BATCHES:
+        store.add_batch(f"q{i}", samples, policy="base")
     assert simulate(store, "rouge", task="tldr", temperature=0, progress=False) == 3
+    chosen = [l.choice for l in sorted(store.labels(), key=lambda l: l.batch_id)]
+    assert chosen == [samples.index(SUMMARIES[i]) for i, samples in ROUGE_BATCHES] == [2, 0, 3]
 
 
 def test_a_labeler_needing_a_reference_fails_clearly_without_one(tmp_path):

@@ -12,7 +12,8 @@ def test_beta_rises_above_target_and_falls_below_by_the_papers_formula():
     assert c.update(5.7, n_episodes=512) == pytest.approx(before * (1 - 0.05 * 512 / 10_000))  # error -0.05
     before = c.value
     assert c.update(0.0, n_episodes=100) == pytest.approx(before * (1 - 0.2 * 100 / 10_000))  # clipped at -0.2
-    assert c.update(6.0, n_episodes=100) == pytest.approx(c.value)  # on target: unchanged
+    before = c.value
+    assert c.update(6.0, n_episodes=100) == before and c.value == before  # on target: unchanged
 
 
 def test_fixed_beta_never_moves_and_tasks_pick_their_controller():

@@ -1,7 +1,6 @@
 """`rlhf report`: markdown and HTML reports of fabricated run directories (no models needed)."""
 
 import argparse
-import importlib.util
 import re
 from pathlib import Path
 
@@ -190,14 +189,7 @@ def test_reports_are_rewritten_in_place(tmp_path):
     no_temporaries(run)
 
 
-def _browser_missing():
-    if importlib.util.find_spec("selenium") is None:
-        return "selenium is not installed"
-    missing = [p for p in ("/usr/bin/chromium", "/usr/bin/chromedriver") if not Path(p).exists()]
-    return f"{' and '.join(missing)} absent" if missing else None
-
-
-@pytest.mark.skipif(_browser_missing() is not None, reason=f"no browser: {_browser_missing()}")
+@pytest.mark.usefixtures("browser")  # conftest: skipped without Chromium, failed under CI=true
 def test_the_html_report_in_a_browser_shows_images_and_runs_nothing(tmp_path):
     from labeling_app.browser import Chromium
 

@@ -56,14 +56,18 @@ def test_evaluation_holds_out_whole_queries(tmp_path, tiny_gpt2):
 
 def test_training_writes_a_normalised_model_with_metrics_and_refuses_to_overwrite(tmp_path, tiny_llama, cli):
     config = make_config(tmp_path, tiny_llama)
-    small_store(config)
+    small_store(config, n=40)
     path = write(tmp_path / "c.yaml", "\n".join(f"{k}: {v}" for k, v in [("name", "rm"), ("output_dir", tmp_path)]) +
                  f"\nmodel: {{name: {tiny_llama}}}\nreward: {{batch_size: 4, gradient_accumulation_steps: 1, normalize_samples: 16}}\n")
     code, _, err = cli("train-reward", "--config", path)
     assert code == 0 and "held-out best-of-4 accuracy" in err
     out = tmp_path / "rm" / "reward_model"
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["labels"] > 0 and metrics["chance_accuracy"] == 0.25 and 0 <= metrics["best_of_n_accuracy"] <= 1
+    assert metrics["labels"] > 0 and metrics["chance_accuracy"] == 0.25
+    beaten = held_out_samples_beaten(load_config(str(path), []), out)
+    assert metrics["labels"] == len(beaten) > 0
+    assert metrics["best_of_n_accuracy"] == pytest.approx(beaten.count(3) / len(beaten))  # chosen above all 3 others
+    assert metrics["pairwise_accuracy"] == pytest.approx(sum(beaten) / (3 * len(beaten)))
     assert {"before", "after"} <= set(metrics["normalization"]) and (out / "reward_head.json").is_file()
     assert not (tmp_path / "rm" / "reward_model.checkpoints").exists()
     code, _, err = cli("train-reward", "--config", path)
@@ -71,6 +75,25 @@ def test_training_writes_a_normalised_model_with_metrics_and_refuses_to_overwrit
     code, out_text, _ = cli("score", "--reward-model", out, "--query", "Story 1 begins.", "--text", " It was warm.", "--text", " It was cruel.")
     rows = [json.loads(line) for line in out_text.splitlines()]
     assert code == 0 and len(rows) == 2 and all(isinstance(r["reward"], float) for r in rows)
+
+
+def held_out_samples_beaten(config, model_dir) -> list[int]:
+    """Per held-out label (recomputed here: the queries the trainer holds out), how many of the other
+    samples the saved model gives a lower reward than the chosen one. Saving normalises with a positive
+    gain, which keeps the order the trained model gave."""
+    from reward.model import load_reward_model
+    from reward.normalize import rewards
+
+    store = LabelStore.for_run(config.run_dir)
+    _, held_out = split_by_query(choices_from_store(store, config.task.name), config.reward.eval_fraction, config.seed)
+    model, tokenizer = load_reward_model(model_dir)
+    task = config.task
+    beaten = []
+    for choice in held_out:
+        scores = rewards(model, tokenizer, [(choice.query, s) for s in choice.samples],
+                         max_query=task.query_length, max_response=task.response_length).tolist()
+        beaten.append(sum(scores[choice.best] > r for i, r in enumerate(scores) if i != choice.best))
+    return beaten
 
 
 def test_no_labels_and_labels_of_another_task_are_clear_errors(tmp_path, tiny_gpt2):

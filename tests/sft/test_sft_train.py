@@ -9,7 +9,8 @@ from transformers import TrainerCallback
 
 from rlhf.config.run_config import load_config
 from rlhf.errors import RLHFError
-from rlhf.sft.train import train_sft
+from rlhf.sft.train import build_trainer, train_sft
+from rlhf.tasks.queries import queries_for
 
 QUIET = lambda message: None
 
@@ -51,8 +52,41 @@ sft: {{batch_size: 4, learning_rate: 3.0e-3, epochs: 2, max_examples: 32, eval_s
 
 def test_summaries_train_on_the_summary_tokens_only(tmp_path, tiny_llama):
     config = sft_config(tmp_path, tiny_llama, ("sft.epochs", 1), task="tldr")
+    trainer = build_trainer(config, log=QUIET)
+    example = trainer.train_dataset[0]
+    # Where the summary starts, from the query alone: not from the completion mask this test checks.
+    query = queries_for(config, trainer.processing_class, "train", log=QUIET)[0]
+    n = len(query.input_ids)
+    assert example["input_ids"][:n] == query.input_ids and len(example["input_ids"]) > n + 1
+    batch = trainer.data_collator([example])
+    # Logits at position t predict token t + 1: positions up to n - 2 predict query tokens.
+    unchanged = trainer_loss(trainer, batch)
+    assert trainer_loss(trainer, batch, changed=range(0, n - 1)) == unchanged
+    assert trainer_loss(trainer, batch, changed=[n - 1]) != unchanged  # the first summary token
+    assert trainer_loss(trainer, batch, changed=[len(example["input_ids"]) - 2]) != unchanged  # the last one
     metrics = train_sft(config, log=QUIET)
     assert metrics["loss_on"] == "completion" and metrics["train_examples"] > 0
+
+
+def trainer_loss(trainer, batch, changed=()) -> float:
+    """The loss SFTTrainer trains on for `batch`, with the model's predictions at the `changed` positions made
+    different: the decoder's last hidden state there is negated, which flips the sign of every logit. TRL's
+    chunked loss reads those hidden states (it never calls lm_head), so the change is made on them."""
+    positions = list(changed)
+
+    def change(_module, _inputs, outputs):
+        hidden = outputs.last_hidden_state.clone()
+        hidden[:, positions] = -hidden[:, positions]
+        outputs.last_hidden_state = hidden
+        return outputs
+
+    model = trainer.model.eval()  # no dropout: the same batch gives the same loss
+    hook = model.base_model.register_forward_hook(change)
+    try:
+        with torch.no_grad():
+            return trainer.compute_loss(model, dict(batch)).item()
+    finally:
+        hook.remove()
 
 
 class StopAfter(TrainerCallback):
