@@ -12,7 +12,10 @@ variant. The fresh set avoids both:
             (checked: every batch's policy is the base model);
   labels    the run's simulated labeler (sim:KIND at its default noise) chooses among each 4 with seed
             --labels-seed (default 1; the quick start labels with seed 0).
-It is built once per --workdir and reused. Printed per variant, as the median [min, max] over --seeds
+Austen excerpts are not the demo openings the variants were trained on, so the fresh set also
+measures how far each variant carries to other prose of the same kind; the run's own held-out
+openings are no alternative, since their evaluation samples were part of the choice. The set is
+built once per --workdir and reused. Printed per variant, as the median [min, max] over --seeds
 trainings (seed i: head initialisation, data order and the run's own train/held-out split):
   fresh best-of-4  accuracy on the fresh labels (chance 25%; the labeler's own score reaches the printed ceiling)
   spearman         rank correlation (average ranks: VADER scores many samples exactly 0) of reward and labeler score
