@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from rlhf.errors import RLHFError
-from rlhf.run.layout import REWARD_HEAD
+from rlhf.run.layout import REWARD_HEAD, is_model_dir
 
 HEAD_FILE = REWARD_HEAD
 POOLINGS = ("last", "mean")
@@ -159,7 +159,7 @@ def load_reward_model(location: str | Path, dtype: torch.dtype = torch.float32):
     from rlhf.models.tokenizer import load_tokenizer
 
     location = Path(location)
-    if not (location / "config.json").is_file():
+    if not is_model_dir(location):
         raise RLHFError(f"{location} holds no reward model (no config.json): train one with `rlhf train-reward`")
     head_file = location / HEAD_FILE
     if not head_file.is_file():

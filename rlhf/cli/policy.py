@@ -6,6 +6,7 @@ import os
 
 from rlhf.cli.output import log
 from rlhf.config.run_config import load_config
+from rlhf.run.layout import is_model_dir
 
 
 def register(sub) -> None:
@@ -25,7 +26,7 @@ def train_policy(args, overrides) -> int:
 
     config = load_config(args.config, overrides)
     location = config.reward_model_dir
-    if not (location / "config.json").is_file():  # refused before any model is loaded or anything written
+    if not is_model_dir(location):  # refused before any model is loaded or anything written
         raise RLHFError(f"no reward model at {location}: train one with `rlhf train-reward --config {args.config}` "
                         "or point --reward-model (policy.reward_model) at one")
     say = log if os.environ.get("RANK", "0") == "0" else (lambda message: None)  # one voice under accelerate launch

@@ -7,10 +7,10 @@ from typing import Literal, Optional
 
 from rlhf.config.loader import expand_path, option
 from rlhf.config.training import TrainingOptions
+from rlhf.run.layout import is_model_dir
 
 # The offline default (rlhf.models.offline): GPT-2 cannot be had on machines without the hub.
 DEFAULT_MODEL = "smollm2-135m"
-DTYPE_NAMES = ("float32", "bfloat16", "float16")
 RESERVED_SYSTEMS = ("zero-shot", "policy", "reference", "lead-3")
 
 
@@ -201,11 +201,11 @@ class PolicySettings(TrainingOptions):
             yield "rollout_batch_size", f"must be positive, got {self.rollout_batch_size}"
         if self.sample_every < 0:
             yield "sample_every", f"must be 0 (never) or positive, got {self.sample_every}"
-        if self.reward_model is not None and not (expand_path(self.reward_model) / "config.json").is_file():
+        if self.reward_model is not None and not is_model_dir(expand_path(self.reward_model)):
             yield "reward_model", f"{self.reward_model} holds no reward model (no config.json); train one with `rlhf train-reward`"
         if self.also_from_base and self.init_from is None:
             yield "also_from_base", "needs policy.init_from (the policy trained from it is then the supervised + RL one)"
-        if self.init_from not in (None, "sft") and not (expand_path(self.init_from) / "config.json").is_file():
+        if self.init_from not in (None, "sft") and not is_model_dir(expand_path(self.init_from)):
             yield "init_from", f"{self.init_from} holds no model (no config.json): use sft (the run's `rlhf sft` model) or a model directory"
 
     @property
@@ -252,7 +252,7 @@ class EvaluationSettings:
         for name, path in self.systems.items():
             if name in RESERVED_SYSTEMS:
                 yield f"systems.{name}", f"{name!r} is a built-in system name; pick another"
-            elif path != "sft" and not (expand_path(path) / "config.json").is_file():
+            elif path != "sft" and not is_model_dir(expand_path(path)):
                 yield f"systems.{name}", f"{path} holds no model (no config.json)"
 
 

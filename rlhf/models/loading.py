@@ -17,6 +17,7 @@ from rlhf.errors import ConfigError, ModelNotAvailable
 from rlhf.models import offline as offline_models
 from rlhf.models.hub import use_offline_mode_if_unreachable
 from rlhf.models.tokenizer import add_pad_token, load_tokenizer
+from rlhf.run.layout import is_model_dir
 
 if TYPE_CHECKING:
     import torch
@@ -29,7 +30,7 @@ def resolve(name: str, cache_dir: Optional[str] = None, log=print, revision: Opt
         return str(offline_models.pull(name, cache_dir, log=log))
     path = expand_path(name)
     if path.is_dir():
-        if not (path / "config.json").is_file():
+        if not is_model_dir(path):
             raise ModelNotAvailable(f"{path} is a directory but holds no model (no config.json); point --model at a save_pretrained() folder")
         return str(path)
     if path.exists() or name.startswith((".", "/", "~")):

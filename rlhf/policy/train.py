@@ -24,6 +24,7 @@ from rlhf.policy.rollout import ResponseRule
 from rlhf.policy.trainer import PaperPPOTrainer, latest_checkpoint
 from rlhf.run.checkpoints import resume_point
 from rlhf.run.files import save_model_dir
+from rlhf.run.layout import is_model_dir
 from rlhf.tasks.truncation import truncation_token_ids
 
 
@@ -32,7 +33,7 @@ def load_reward_for(config, tokenizer):
     from reward.model import load_reward_model
 
     location = config.reward_model_dir
-    if not (location / "config.json").is_file():
+    if not is_model_dir(location):
         raise RLHFError(f"no reward model at {location}: train one with `rlhf train-reward --config ...` "
                         "or point policy.reward_model at one")
     model, reward_tokenizer = load_reward_model(location)
@@ -64,7 +65,7 @@ def initial_policy_dir(config) -> Path | None:
     if init is None:
         return None
     location = config.model_dir(init)
-    if not (location / "config.json").is_file():
+    if not is_model_dir(location):
         hint = "train it with `rlhf sft --config ...`" if init == "sft" else "point policy.init_from at a model directory"
         raise RLHFError(f"policy.init_from: no model at {location}; {hint}")
     return location

@@ -99,9 +99,6 @@ class RunLayout:
     def evaluation_done(self) -> bool:
         return (self.eval / METRICS).is_file()
 
-    def report_done(self) -> bool:
-        return all(path.is_file() for path in self.report_files.values())
-
 
 def sqlite_url(path: str | Path) -> str:
     """The SQLAlchemy URL of an SQLite database file (absolute, so it names the same file from any folder)."""
