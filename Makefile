@@ -22,9 +22,11 @@ quickstart: install
 	$(VENV)/bin/rlhf run --config configs/quickstart.yaml
 
 # The layers and the one database API (import-linter), and the code rules (ruff): pyproject.toml.
+# check_figures: every measured figure in README.md and docs/ is in a linked bench/results file.
 lint: install-test
 	$(VENV)/bin/ruff check rlhf reward labeling_app tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python bench/check_figures.py
 
 test: lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
