@@ -9,9 +9,9 @@ or after position `truncate_after`; a response without one gets `penalty_reward`
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 from rlhf.config.loader import expand_path, from_dict, option, read_yaml
 from rlhf.config.prompt_source import PromptSource
@@ -28,6 +28,10 @@ class Task:
     query_template: str = option("{text}", help="Python format string building the query from a prompt record's fields.")
     truncate_field: Optional[str] = option(
         None, help="Field shortened (from its end) when a query is longer than query_length; unset: such prompts are skipped."
+    )
+    truncate_field_at: Literal["token", "boundary"] = option(
+        "token", help="Where a too-long truncate_field is cut: 'token' keeps as many tokens as fit (the paper's "
+                      "excerpts); 'boundary' then goes back to the last whole turn of a dialogue or sentence of a document."
     )
     query_length: int = option(64, help="Query length in tokens; shorter queries are left-padded.")
     response_length: int = option(24, help="Number of response tokens sampled.")
@@ -59,7 +63,10 @@ class Task:
         if not 0 < self.top_p <= 1:
             yield "top_p", f"must be in (0, 1], got {self.top_p}"
         if self.truncate_token is not None and not 0 <= self.truncate_after < self.response_length:
-            yield "truncate_after", f"must be in [0, response_length={self.response_length}), got {self.truncate_after}"
+            yield "truncate_after", (f"must be in [0, response_length={self.response_length}), got {self.truncate_after}: "
+                                     "set task.truncate_after below task.response_length (a response is cut at "
+                                     "the truncation token only from that position on), or leave it unset to scale "
+                                     "the base task's with the response length")
         if self.kl_coef < 0:
             yield "kl_coef", f"must be 0 or positive, got {self.kl_coef}"
         if self.kl_target is not None and self.kl_target <= 0:
@@ -123,6 +130,8 @@ def _merge_base(spec: dict, key: str, seen: tuple = ()) -> dict:
     if not isinstance(base, str):
         raise ConfigError(f"{key}.base", f"expected a task name or a task YAML path, got {base!r}")
     merged = _task_spec(base, f"{key}.base", seen)
+    if "response_length" in spec and "truncate_after" not in spec:
+        merged["truncate_after"] = _scaled_cut(merged, spec["response_length"])
     merged.update({k: v for k, v in spec.items() if k != "prompts"})
     if "prompts" in spec:
         if not isinstance(spec["prompts"] or {}, dict):
@@ -130,6 +139,22 @@ def _merge_base(spec: dict, key: str, seen: tuple = ()) -> dict:
         inherited = merged.get("prompts")
         merged["prompts"] = {**(inherited if isinstance(inherited, dict) else {}), **(spec["prompts"] or {})}
     return merged
+
+
+def _scaled_cut(base: dict, response_length) -> object:
+    """The base task's `truncate_after` moved with a new `response_length`, in proportion.
+
+    The cut position is a minimum length relative to the response (the paper: 16 of 24 tokens,
+    55 of 75), so shortening the response alone keeps the rule's meaning instead of making it
+    impossible. A value that is not a positive integer is left for validation to name.
+    """
+    defaults = {f.name: f.default for f in fields(Task)}
+    after = base.get("truncate_after", defaults["truncate_after"])
+    length = base.get("response_length", defaults["response_length"])
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (response_length, length)) \
+            or not isinstance(after, int):
+        return after
+    return min(response_length - 1, round(after * response_length / length))
 
 
 def resolve_task_spec(raw, key: str = "task") -> dict:

@@ -94,7 +94,7 @@ def sample_system(config, system: System, queries, log=print) -> list[list[str]]
     if system.text == "lead":
         from rlhf.evaluation.summaries import lead
 
-        return [[lead(q.source or "", config.evaluation.lead_sentences)] for q in queries]
+        return [[lead(q.document or q.source or "", config.evaluation.lead_sentences)] for q in queries]
     from rlhf.generation import generate
     from rlhf.models.loading import load_causal_lm
 
@@ -222,7 +222,8 @@ def summarize(config, queries, samples, scores) -> dict:
 
         metrics["summaries"] = {}
         for name, rows in samples.items():
-            flat = [(t, q.source or "", q.reference) for q, texts in zip(queries, rows) for t in texts]
+            # Copying is measured against the whole document, as the paper does, not the part the query kept.
+            flat = [(t, q.document or q.source or "", q.reference) for q, texts in zip(queries, rows) for t in texts]
             metrics["summaries"][name] = summary_metrics(*map(list, zip(*flat)))
     return metrics
 

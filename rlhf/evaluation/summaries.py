@@ -50,9 +50,33 @@ def sentences(text: str) -> list[str]:
     return result
 
 
+# News pages start with bylines and datelines that the sentence splitter takes for sentences:
+# "By . Associated Press . PUBLISHED: . 14:11 EST, 3 January 2014 . | . UPDATED: ."
+BOILERPLATE = re.compile(
+    r"^(?:\|\s*)?(?:by|published|updated|last updated|created)\b"  # "By .", "PUBLISHED: ."
+    r"|\b\d{1,2}:\d{2}\b.*\b(?:EST|EDT|GMT|BST|UTC|CET|PST|PDT)\b"  # "14:11 EST, 3 January 2014"
+    r"|^[\W\d]*$",  # "|", "." and bare numbers
+    re.IGNORECASE,
+)
+MIN_LEAD_WORDS = 3  # "Associated Press ." is a byline, not a sentence of the story
+
+
+def story_sentences(document: str) -> list[str]:
+    """The document's sentences without the bylines and datelines that precede a news story."""
+    found = sentences(document)
+    start = 0
+    while start < len(found) and (BOILERPLATE.search(found[start]) or len(WORD.findall(found[start])) < MIN_LEAD_WORDS):
+        start += 1
+    return found[start:]
+
+
 def lead(document: str, k: int = 3) -> str:
-    """The lead-k baseline: the first `k` sentences of `document`, joined by single spaces."""
-    return " ".join(sentences(document)[:k])
+    """The lead-k baseline: the first `k` sentences of the story in `document`, joined by single spaces.
+
+    Bylines and datelines at the top ("By . Associated Press . PUBLISHED: . 14:11 EST, ...") are not
+    the story's lead and are skipped.
+    """
+    return " ".join(story_sentences(document)[:k])
 
 
 def _normalise(text: str) -> str:

@@ -74,7 +74,7 @@ def train_sft(config, log=print, resume: bool = False, overwrite: bool = False, 
     if start:
         log(f"resuming from {start}")
     result = trainer.train(resume_from_checkpoint=start)
-    after = trainer.evaluate()["eval_loss"]
+    after = final_eval_loss(trainer)
     metrics = {"eval_loss_before": before, "perplexity_before": _perplexity(before), "eval_loss": after,
                "perplexity": _perplexity(after), "train_loss": result.training_loss, "steps": result.global_step,
                "train_examples": len(trainer.train_dataset), "eval_examples": len(trainer.eval_dataset),
@@ -85,6 +85,14 @@ def train_sft(config, log=print, resume: bool = False, overwrite: bool = False, 
         shutil.rmtree(checkpoints, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     return metrics
+
+
+def final_eval_loss(trainer) -> float:
+    """The held-out loss after training: the Trainer evaluates at its last step by itself (a second pass
+    over the held-out set would cost as much again), so its figure is taken when it has one."""
+    step = trainer.state.global_step
+    last = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry and entry.get("step") == step]
+    return last[-1] if last else trainer.evaluate()["eval_loss"]
 
 
 def _perplexity(loss: float) -> float:

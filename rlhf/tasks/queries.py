@@ -2,11 +2,15 @@
 
 Where a query is too long, the task's `truncate_field` (the document of a summary task) is
 shortened from its end until the whole query fits, so the template's suffix ("TL;DR:") survives.
-Without a truncate field, a too-long prompt is skipped and counted.
+With `truncate_field_at: boundary` (the summary tasks) it then goes back to its last whole turn (a
+dialogue's lines that start with a speaker) or its last whole sentence, where that keeps at least
+half of what fits: a summary should not be asked of a document that stops mid-word. The stylistic
+tasks keep the paper's excerpts, cut at a token. Without a truncate field, a too-long prompt is skipped and counted.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -25,6 +29,7 @@ class Query:
     input_ids: list[int]
     reference: Optional[str] = None
     source: Optional[str] = None  # the document a summary is of (the task's truncate_field), as the model saw it
+    document: Optional[str] = None  # the same document whole, before any cut (lead-k and copying are measured on it)
 
 
 def build_queries(task: Task, records: Iterable[dict], tokenizer, report: Optional[PromptReport] = None,
@@ -35,6 +40,7 @@ def build_queries(task: Task, records: Iterable[dict], tokenizer, report: Option
         if limit is not None and len(queries) >= limit:
             break
         record = dict(record)
+        document = record.get(task.truncate_field) if task.truncate_field else None
         ids = _fit(task, record, tokenizer)  # shortens record[truncate_field] in place to what fits
         if ids is None:
             if report is not None:
@@ -42,7 +48,8 @@ def build_queries(task: Task, records: Iterable[dict], tokenizer, report: Option
             continue
         reference = record.get(task.reference_field) if task.reference_field else None
         source = record.get(task.truncate_field) if task.truncate_field else None
-        queries.append(Query(id=record["id"], text=tokenizer.decode(ids), input_ids=ids, reference=reference, source=source))
+        queries.append(Query(id=record["id"], text=tokenizer.decode(ids), input_ids=ids, reference=reference,
+                             source=source, document=document))
     return queries
 
 
@@ -58,17 +65,46 @@ def _fit(task: Task, record: dict, tokenizer) -> Optional[list[int]]:
     field = task.truncate_field
     if field is None:
         return None
-    field_ids = encode(tokenizer, record[field])
+    whole = record[field]
+    field_ids = encode(tokenizer, whole)
     overhead = len(ids) - len(field_ids)
     keep = task.query_length - overhead
     # Token merges at the cut can change the count by a token or two; shorten until it fits.
     while keep > 0:
-        record[field] = tokenizer.decode(field_ids[:keep]).rstrip()
-        ids = encode(tokenizer, task.format_query(record))
-        if len(ids) <= task.query_length:
-            return ids
+        cut = tokenizer.decode(field_ids[:keep]).rstrip()
+        texts = (at_boundary(cut, whole), cut) if task.truncate_field_at == "boundary" else (cut,)
+        for text in texts:  # the boundary cut first; a shorter text can still re-tokenise longer
+            record[field] = text
+            ids = encode(tokenizer, task.format_query(record))
+            if len(ids) <= task.query_length:
+                return ids
         keep -= max(1, len(ids) - task.query_length)
     return None
+
+
+TURN_START = re.compile(r"^[ \t]*#?[\w][\w .'-]{0,30}#?:", re.MULTILINE)  # "#Person1#:", "Alice:", "Dr. Lee:"
+SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
+
+
+def at_boundary(cut: str, whole: str = "") -> str:
+    """A document cut mid-way (`cut`, a prefix of `whole`), shortened to its last whole turn or
+    sentence if that keeps half of it.
+
+    A text with at least two lines that start with a speaker is a dialogue: it ends before its last
+    line unless the cut fell at that line's end. Otherwise it ends after the last sentence end.
+    Where neither keeps half of the text (one long sentence, one long turn), the token cut stands.
+    """
+    half = len(cut) // 2
+    if len(TURN_START.findall(cut)) >= 2:
+        if whole.startswith(cut) and whole[len(cut):].lstrip(" \t").startswith("\n"):
+            return cut  # the cut fell at the end of a turn
+        line = cut.rfind("\n")  # the last line is a partial turn, or a speaker's tag cut short
+        if line >= half:
+            return cut[:line].rstrip()
+    ends = [m.end() for m in SENTENCE_END.finditer(cut)]
+    if ends and ends[-1] >= half:
+        return cut[:ends[-1]]
+    return cut
 
 
 def queries_for(config: Config, tokenizer, split: str, limit: Optional[int] = None, log=print) -> list[Query]:

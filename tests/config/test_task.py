@@ -56,6 +56,19 @@ def test_a_task_inherits_from_base_and_overrides_single_fields(tmp_path):
     assert load_task({"name": "tldr", "temperature": 0.3}).truncate_after == 55
 
 
+@pytest.mark.parametrize("task, length, after", [("tldr", 48, 35), ("tldr", 20, 15), ("sentiment", 48, 32), ("sentiment", 2, 1)])
+def test_changing_the_response_length_alone_moves_the_cut_with_it(task, length, after):
+    assert load_task({"name": task, "response_length": length}).truncate_after == after
+
+
+def test_a_cut_set_beside_the_response_length_is_kept_and_a_wrong_one_names_both_keys(tmp_path):
+    assert load_task({"name": "tldr", "response_length": 48, "truncate_after": 5}).truncate_after == 5
+    path = write(tmp_path / "short.yaml", "base: tldr\nname: short\nresponse_length: 30\n")
+    assert load_task(str(path)).truncate_after == 22  # a file's base chain scales the same way
+    with pytest.raises(ConfigError, match="task.truncate_after.*got 55.*below task.response_length"):
+        load_task({"name": "tldr", "response_length": 48, "truncate_after": 55})
+
+
 @pytest.mark.parametrize("spec, key", [({"name": "x", "query_length": -5}, "task.query_length"),
                                        ({"name": "x", "query_template": "{a}", "truncate_field": "b"}, "task.truncate_field"),
                                        ({"name": "x", "top_p": 0}, "task.top_p"),

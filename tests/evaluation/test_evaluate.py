@@ -90,3 +90,18 @@ def test_nothing_to_compare_is_a_clear_error(tmp_path, tiny_gpt2):
     with pytest.raises(RLHFError, match="train-policy"):
         evaluation.evaluate(config, log=lambda m: None)
     assert not (config.run_dir / "eval").exists()
+
+
+def test_lead_and_copying_are_measured_on_the_whole_document_not_the_part_that_fit(tmp_path, tiny_llama):
+    from rlhf.evaluation.summaries import copy_stats
+
+    config = with_policy(eval_config(tmp_path, tiny_llama, ("task", "tldr"), ("prompts.path", "documents"),
+                                     ("task.query_length", 60), ("task.response_length", 8), ("task.truncate_after", 2),
+                                     ("prompts.eval_fraction", 0.5), ("evaluation.judges", ["simulated"])), tiny_llama)
+    metrics = evaluation.evaluate(config, log=lambda m: None)
+    rows = [json.loads(l) for l in (config.run_dir / "eval" / "samples.jsonl").read_text().splitlines()]
+    beyond_the_cut = [r for r in rows if r["systems"]["lead-3"][0].split(". ")[-1] not in r["query"]]
+    assert beyond_the_cut  # the lead's last sentence lies past what fit in a 60-token query
+    assert metrics["summaries"]["lead-3"]["copied_sentences"] == pytest.approx(1.0)  # all found in the whole document
+    cut_source = beyond_the_cut[0]["query"].removesuffix("\n\nTL;DR:")
+    assert copy_stats(beyond_the_cut[0]["systems"]["lead-3"][0], cut_source)["copied_sentences"] < 1.0

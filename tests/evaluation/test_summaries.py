@@ -109,3 +109,13 @@ def test_summary_metrics_skips_none_and_handles_empty_input():
 def test_summary_metrics_rejects_unpaired_inputs():
     with pytest.raises(ValueError):
         summary_metrics([FIRST], [SOURCE, SOURCE], [None])
+
+
+def test_lead_skips_the_bylines_and_datelines_of_a_news_page():
+    page = ("By . Associated Press . PUBLISHED: . 14:11 EST, 3 January 2014 . | . UPDATED: . 16:20 EST, "
+            "3 January 2014 . A snowstorm closed every school in Boston on Friday. Roads were empty by noon. "
+            "The mayor asked people to stay home. Crews worked through the night.")
+    assert lead(page) == ("A snowstorm closed every school in Boston on Friday. Roads were empty by noon. "
+                          "The mayor asked people to stay home.")
+    story = "Mr. Lee won. The vote was close. Turnout was high. Results came late."
+    assert lead(story, 2) == "Mr. Lee won. The vote was close."  # a short first sentence of the story stays

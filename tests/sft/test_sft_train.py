@@ -155,3 +155,18 @@ def test_impossible_options_name_their_key(tmp_path, tiny_llama, override, key):
         config = sft_config(tmp_path, tiny_llama, override)
         train_sft(config, log=QUIET)
     assert not (tmp_path / "runs" / "sft" / "sft").exists()
+
+
+def test_the_held_out_set_is_evaluated_once_before_and_once_after_training(tmp_path, tiny_llama):
+    class Evaluations(TrainerCallback):
+        losses = []
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            self.losses.append(metrics["eval_loss"])
+
+    counter = Evaluations()
+    config = sft_config(tmp_path, tiny_llama, ("sft.epochs", 1), ("sft.max_examples", 16))
+    metrics = train_sft(config, log=QUIET, callbacks=[counter])
+    # Before training, then the Trainer's own pass at its last step; no third pass for the "after" figure.
+    assert len(counter.losses) == 2
+    assert (metrics["eval_loss_before"], metrics["eval_loss"]) == tuple(counter.losses)

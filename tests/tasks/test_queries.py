@@ -1,6 +1,8 @@
+import pytest
+
 from rlhf.config.task import load_task
 from rlhf.tasks.prompts import PromptReport
-from rlhf.tasks.queries import build_queries, encode
+from rlhf.tasks.queries import at_boundary, build_queries, encode
 
 
 def test_long_documents_are_shortened_keeping_the_template_suffix(tiny_gpt2):
@@ -34,3 +36,51 @@ def test_the_limit_counts_queries_that_fit_not_records_read(tiny_gpt2):
     long = "This prompt is certainly far longer than eight tokens."
     records = [{"id": "a", "text": long}, {"id": "b", "text": "Short."}, {"id": "c", "text": long}, {"id": "d", "text": "Tiny."}, {"id": "e", "text": "Wee."}]
     assert [q.id for q in build_queries(task, records, tokenizer, limit=2)] == ["b", "d"]
+
+
+def test_an_article_is_cut_after_its_last_whole_sentence_and_the_whole_document_kept(tiny_gpt2):
+    from rlhf.models.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_gpt2))
+    task = load_task({"name": "tldr", "query_length": 60})
+    doc = " ".join(f"The council met on day {i} to discuss the new library." for i in range(20))
+    (query,) = build_queries(task, [{"id": "d1", "document": doc, "reference": "Short."}], tokenizer)
+    kept = query.text.removesuffix("\n\nTL;DR:")
+    assert kept.endswith("library.") and len(query.input_ids) <= 60 and doc.startswith(kept)
+    assert query.source == kept and query.document == doc
+
+
+def test_a_dialogue_is_cut_before_its_last_partial_turn(tiny_gpt2):
+    from rlhf.models.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_gpt2))
+    task = load_task({"name": "tldr", "query_length": 240})
+    turns = [f"#Person{1 + i % 2}#: Is the library open on day {i}? I need to return a book about boats."
+             for i in range(12)]
+    dialogue = "\n".join(turns)
+    (query,) = build_queries(task, [{"id": "d1", "document": dialogue}], tokenizer)
+    kept = query.text.removesuffix("\n\nTL;DR:")
+    assert kept.split("\n") == turns[:len(kept.split("\n"))]  # whole turns only, no "#Person1" stub
+    assert len(kept.split("\n")) >= 2
+
+
+def test_stylistic_tasks_keep_the_papers_token_cut(tiny_gpt2):
+    from rlhf.models.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_gpt2))
+    task = load_task({"name": "sentiment", "query_length": 60, "truncate_field": "text"})
+    text = " ".join(f"The council met on day {i} to discuss the new library." for i in range(20))
+    (query,) = build_queries(task, [{"id": "s1", "text": text}], tokenizer)
+    assert len(query.input_ids) == 60 and not query.text.endswith(".")
+
+
+@pytest.mark.parametrize("cut, whole, expected", [
+    ("#A#: Hi there.\n#B#: Hello, how are\n#A#: Is that all?\n#B", "", "#A#: Hi there.\n#B#: Hello, how are\n#A#: Is that all?"),
+    ("#A#: Hi.\n#B#: Fine, thanks.", "#A#: Hi.\n#B#: Fine, thanks.\n#A#: Good.", "#A#: Hi.\n#B#: Fine, thanks."),
+    ("One sentence here. Another one there. And a half", "", "One sentence here. Another one there."),
+    ("A very long opening sentence without an end and then. More", "", "A very long opening sentence without an end and then."),
+    ("Short. A very long second sentence that goes on and on and never ends", "",
+     "Short. A very long second sentence that goes on and on and never ends"),  # would keep under half
+])
+def test_at_boundary(cut, whole, expected):
+    assert at_boundary(cut, whole) == expected
