@@ -58,6 +58,10 @@ def generate(model, tokenizer, queries: list[Query], settings: SamplingSettings,
                 results.append([])
             kept = [t for t in ids if t != tokenizer.pad_token_id]
             text = tokenizer.decode(kept, skip_special_tokens=True)
+            if settings.truncate_token == "\n":
+                # Blank lines before a summary (instruct models write "TL;DR:\n\n...") say nothing and
+                # push it down the labeler's page; the token ids keep them, as the policy sampled them.
+                text = text.lstrip()
             results[-1].append(Sample(query.id, row % settings.num_samples, text, kept, truncated=ok))
         bar.update(len(batch) * settings.num_samples)
     bar.close()

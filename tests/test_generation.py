@@ -56,3 +56,23 @@ def test_a_checkpoint_generation_config_does_not_change_the_samples(model_and_to
     finally:
         shipped.repetition_penalty, shipped.no_repeat_ngram_size, shipped.top_k = 1.0, 0, 50
     assert again == plain and model.generation_config is shipped
+
+
+def test_a_summary_loses_its_leading_blank_lines_but_keeps_its_tokens(model_and_tokenizer, monkeypatch):
+    import torch
+
+    import rlhf.generation as generation
+
+    model, tokenizer = model_and_tokenizer
+    newline = encode(tokenizer, "\n")
+    words = encode(tokenizer, "The council met")
+    sampled = newline + newline + words + newline + encode(tokenizer, "More")
+    monkeypatch.setattr(generation, "_sample_batch", lambda *a, **k: torch.tensor([sampled]))
+    cut = dict(max_new_tokens=len(sampled), num_samples=1, batch_size=1, truncate_after=len(newline) * 2 + 1)
+    [[summary]] = generate(model, tokenizer, queries(tokenizer, ["Doc."]), SamplingSettings(**cut, truncate_token="\n"),
+                           progress=False)
+    assert summary.text == "The council met\n"
+    assert summary.token_ids[:2 * len(newline)] == newline + newline and summary.truncated
+    [[story]] = generate(model, tokenizer, queries(tokenizer, ["Doc."]), SamplingSettings(**cut, truncate_token="."),
+                         progress=False)
+    assert story.text.startswith("\n\n")  # a continuation's new paragraph is the model's text
