@@ -15,23 +15,33 @@ zero-shot, supervised, RL and supervised + RL.
 
 from __future__ import annotations
 
-from typing import Callable
+import time
+from typing import Callable, Optional
 
 from rlhf.config import Config, write_run_config
 from rlhf.config.rounds import rl_only_config, round_config
 from rlhf.config.secrets import DATABASE_URL_ENV, url_password
 
-STAGES = ("sample", "label", "reward", "sft", "policy", "evaluate", "report")
+# sft first: the supervised model is the paper's baseline and, with labeling.policy: sft, what is sampled.
+STAGES = ("sft", "sample", "label", "reward", "policy", "evaluate", "report")
 
 
-def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...] = STAGES) -> bool:
-    """Run every round; False when it stopped to wait for human labels."""
+def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...] = STAGES,
+             timings: Optional[dict] = None) -> bool:
+    """Run every round; False when it stopped to wait for human labels.
+
+    `timings`, when given, receives each stage's wall seconds under (round, stage).
+    """
     for r in range(rounds):
         current = round_config(config, r)
         log(f"== round {r}: {current.run_dir}")
         write_run_config(current)
         for stage in stages:
-            if not STAGE_FUNCTIONS[stage](current, log):
+            started = time.perf_counter()
+            finished = STAGE_FUNCTIONS[stage](current, log)
+            if timings is not None:
+                timings[(r, stage)] = time.perf_counter() - started
+            if not finished:
                 return False
     return True
 
@@ -91,8 +101,8 @@ def reward_stage(config: Config, log) -> bool:
 def sft_stage(config: Config, log) -> bool:
     from rlhf.sft.train import train_sft
 
-    if config.policy.init_from != "sft" and "sft" not in config.evaluation.systems.values():
-        return True  # nothing in this config uses a supervised model
+    if "sft" not in (config.policy.init_from, config.labeling.policy, *config.evaluation.systems.values()):
+        return True  # nothing in this config uses the run's supervised model
     if config.layout.sft_done():
         log("sft: skipped, sft/ is trained")
         return True

@@ -235,6 +235,9 @@ class EvaluationSettings:
         factory=lambda: ["simulated", "reward_model"],
         help="Automatic judges: simulated (the task's simulated labeler), reward_model (a proxy: the policy was trained on it).",
     )
+    against: list[str] = option(
+        factory=list, help="Systems every other system is also compared with, besides zero-shot (e.g. supervised: the paper's RL vs supervised)."
+    )
     human_pairs: int = option(1, help="`rlhf evaluate --human`: pairs per query and system queued for the browser's Compare page.")
     batch_size: int = option(16, help="Queries per generation and scoring batch.")
 

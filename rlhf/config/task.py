@@ -33,7 +33,11 @@ class Task:
         "token", help="Where a too-long truncate_field is cut: 'token' keeps as many tokens as fit (the paper's "
                       "excerpts); 'boundary' then goes back to the last whole turn of a dialogue or sentence of a document."
     )
-    query_length: int = option(64, help="Query length in tokens; shorter queries are left-padded.")
+    chat_template: bool = option(
+        False, help="Wrap each query in the model's chat template as one user message, ending with the assistant's "
+                    "turn (instruct models); off: raw text, as the paper's GPT-2 had no template."
+    )
+    query_length: int = option(64, help="Query length in tokens (the chat template's included); shorter queries are left-padded.")
     response_length: int = option(24, help="Number of response tokens sampled.")
     temperature: float = option(0.7, help="Sampling temperature; logits are also divided by it when scoring.")
     top_k: int = option(0, help="Sample from the k most likely tokens only; 0 disables.")

@@ -201,17 +201,29 @@ def sample_all(config, log=print):
     return queries, {s.name: cached_samples(config, s, queries, log) for s in systems}
 
 
-def summarize(config, queries, samples, scores) -> dict:
-    judges = {}
+def win_rates_against(scores, n_queries: int, baseline: str) -> dict:
+    """{judge: {system: win rate against `baseline`}} from every judge's per-query scores."""
+    rates = {}
     for judge, per_system in scores.items():
-        per_query = [{name: per_system[name][i] for name in per_system} for i in range(len(queries))]
-        judges[judge] = {name: rate.to_dict() for name, rate in prompt_win_rates(per_query, BASELINE).items()}
+        per_query = [{name: per_system[name][i] for name in per_system} for i in range(n_queries)]
+        rates[judge] = {name: rate.to_dict() for name, rate in prompt_win_rates(per_query, baseline).items()}
+    return rates
+
+
+def summarize(config, queries, samples, scores) -> dict:
+    judges = win_rates_against(scores, len(queries), BASELINE)
+    unknown = [name for name in config.evaluation.against if name not in samples]
+    if unknown:
+        raise RLHFError(f"evaluation.against names {', '.join(unknown)}, which this evaluation does not have; "
+                        f"its systems are {', '.join(samples)}")
+    against = {name: win_rates_against(scores, len(queries), name) for name in config.evaluation.against}
     human = human_win_rates(config)
     if human:
         judges["human"] = human
     metrics = {
         "task": config.task.name, "baseline": BASELINE, "systems": [n for n in samples if n != BASELINE],
         "queries": len(queries), "samples_per_query": config.evaluation.samples_per_query, "judges": judges,
+        "against": against,
         "unit": "automatic judges: a prompt is won when the mean score of its samples beats zero-shot's; humans: one pair",
         "mean_scores": {judge: {name: _mean([x for row in rows for x in row]) for name, rows in per_system.items()}
                         for judge, per_system in scores.items()},

@@ -76,7 +76,8 @@ def sample_round(config: Config, store: LabelStore, n: int, log=print) -> int:
     from rlhf.tasks.queries import queries_for
 
     # The config keeps naming the base model; the samples come from the trained policy when one is named.
-    policy = replace(config, model=replace(config.model, name=config.labeling.policy)) if config.labeling.policy else config
+    source = str(config.model_dir(config.labeling.policy)) if config.labeling.policy else None  # `sft`: the run's own
+    policy = replace(config, model=replace(config.model, name=source)) if source else config
     model, tokenizer = load_model_for(policy, log)
     queries = queries_for(config, tokenizer, "train", log=log)
     stored = sample_for_labeling(config, store, model, tokenizer, queries, n, log=log)

@@ -16,7 +16,7 @@ from typing import Iterable, Optional
 
 from rlhf.config import Config
 from rlhf.config.task import Task
-from rlhf.errors import DataError
+from rlhf.errors import ConfigError, DataError
 from rlhf.models.loading import checked_location
 from rlhf.models.tokenizer import load_tokenizer
 from rlhf.tasks.prompts import PromptReport, load_prompts
@@ -58,8 +58,21 @@ def encode(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+def encode_query(task: Task, tokenizer, text: str) -> list[int]:
+    """A formatted query's token ids: the raw text's, or with `task.chat_template` the model's chat
+    template around it as one user message, up to the start of the assistant's reply."""
+    if not task.chat_template:
+        return encode(tokenizer, text)
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError("task.chat_template", f"the tokenizer of {tokenizer.name_or_path or 'this model'} has no chat "
+                          "template; set task.chat_template: false or use an instruct model")
+    encoded = tokenizer.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
+                                            tokenize=True, return_dict=True)
+    return list(encoded["input_ids"])
+
+
 def _fit(task: Task, record: dict, tokenizer) -> Optional[list[int]]:
-    ids = encode(tokenizer, task.format_query(record))
+    ids = encode_query(task, tokenizer, task.format_query(record))
     if len(ids) <= task.query_length:
         return ids
     field = task.truncate_field
@@ -75,7 +88,7 @@ def _fit(task: Task, record: dict, tokenizer) -> Optional[list[int]]:
         texts = (at_boundary(cut, whole), cut) if task.truncate_field_at == "boundary" else (cut,)
         for text in texts:  # the boundary cut first; a shorter text can still re-tokenise longer
             record[field] = text
-            ids = encode(tokenizer, task.format_query(record))
+            ids = encode_query(task, tokenizer, task.format_query(record))
             if len(ids) <= task.query_length:
                 return ids
         keep -= max(1, len(ids) - task.query_length)

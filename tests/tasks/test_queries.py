@@ -84,3 +84,36 @@ def test_stylistic_tasks_keep_the_papers_token_cut(tiny_gpt2):
 ])
 def test_at_boundary(cut, whole, expected):
     assert at_boundary(cut, whole) == expected
+
+
+CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def test_the_chat_template_option_builds_the_tokenizers_own_ids_and_cuts_the_document_inside_it(tiny_gpt2):
+    from rlhf.models.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_gpt2))
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.chat_template = CHATML
+    task = load_task({"name": "tldr", "query_length": 120, "chat_template": True})
+    short, long = "The council met.", " ".join(f"The council met on day {i} to discuss the library." for i in range(30))
+    queries = build_queries(task, [{"id": "a", "document": short}, {"id": "b", "document": long}], tokenizer)
+    expected = tokenizer.apply_chat_template([{"role": "user", "content": short + "\n\nTL;DR:"}],
+                                             add_generation_prompt=True, tokenize=True, return_dict=True)
+    assert queries[0].input_ids == list(expected["input_ids"])
+    assert len(queries[1].input_ids) <= 120 and queries[1].text.endswith("TL;DR:<|im_end|>\n<|im_start|>assistant\n")
+    for query in queries:  # the reward model re-encodes the stored text: it must give the same ids
+        assert encode(tokenizer, query.text) == query.input_ids
+    assert build_queries(load_task({"name": "tldr", "query_length": 120}), [{"id": "a", "document": short}],
+                         tokenizer)[0].input_ids == encode(tokenizer, short + "\n\nTL;DR:")
+
+
+def test_the_chat_template_option_on_a_model_without_one_names_the_key(tiny_gpt2):
+    from rlhf.errors import ConfigError
+    from rlhf.models.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_gpt2))
+    tokenizer.chat_template = None
+    with pytest.raises(ConfigError, match="task.chat_template.*no chat template"):
+        build_queries(load_task({"name": "tldr", "chat_template": True}), [{"id": "a", "document": "Doc."}], tokenizer)
