@@ -111,6 +111,7 @@ def write_eval(run: Path, task: str, queries: int = 40, k: int = 2, nasty: bool 
                  "fully_copied": 0.125, "novel_trigrams": 0.4, "length_words": 21.5, "n": queries * k}
         metrics["summaries"] = {s: dict(stats) for s in [BASELINE] + systems}
         metrics["summaries"]["lead"]["rouge1"] = None  # an undefined mean is null, not NaN
+        metrics["against"] = {"supervised": {"reward_model": {"policy": _record(30, 4, 6, 0.65, 0.89)}}}
     _json(run / "eval" / "metrics.json", metrics)
     if with_samples:
         rows = sample_rows(queries, k, nasty, summaries)

@@ -164,3 +164,27 @@ def lengths(per_system: dict[str, list[int]], path: Path, baseline: str) -> Opti
     ax.set_xlabel("words per sample")
     ax.set_title("Response lengths")
     return _save(fig, path)
+
+
+SUMMARY_BARS = (("rougeL", "ROUGE-L"), ("novel_trigrams", "novel trigrams"), ("copied_sentences", "sentences copied"),
+                ("copied_lead", "copied from the lead"))
+
+
+def summaries(per_system: dict[str, dict], path: Path, baseline: str) -> Optional[Path]:
+    """One panel per statistic, a bar per system: ROUGE-L beside how much each system copies (section 4.2)."""
+    shown = [(key, label) for key, label in SUMMARY_BARS
+             if any(isinstance((stats or {}).get(key), (int, float)) for stats in per_system.values())]
+    if not shown:
+        return None
+    systems = list(per_system)
+    colors = system_colors(systems, baseline)
+    fig = _figure(3.0 * len(shown), 0.9 + 0.32 * len(systems))
+    for i, (key, label) in enumerate(shown):
+        ax = fig.add_subplot(1, len(shown), i + 1)
+        values = [(per_system[s] or {}).get(key) for s in systems]
+        ys = list(range(len(systems)))[::-1]
+        ax.barh(ys, [v if isinstance(v, (int, float)) else 0 for v in values], color=[colors[s] for s in systems], height=0.6)
+        ax.set_yticks(ys, systems if i == 0 else [""] * len(systems))
+        ax.set_xlim(0, 1)
+        ax.set_title(label, fontsize=10)
+    return _save(fig, path)

@@ -194,7 +194,7 @@ def reward_model_section(run: "Run", level: int) -> Section:
     return Section(sid, "Reward model", [Bullets([[item] for item in items])], level)
 
 
-def summaries_section(run: "Run", level: int) -> Optional[Section]:
+def summaries_section(run: "Run", plot: Optional[str], level: int) -> Optional[Section]:
     summaries = (run.eval or {}).get("summaries")
     if not summaries:
         return None
@@ -202,9 +202,23 @@ def summaries_section(run: "Run", level: int) -> Optional[Section]:
     rows = [[system] + [fmt.get(key, pct)((stats or {}).get(key)) for key, _ in SUMMARY_COLUMNS]
             for system, stats in summaries.items()]
     note = Para(["ROUGE F1 against the reference; copying measures how much of each summary appears verbatim "
-                 "in the source (the paper's 'smart copiers', section 4.2)."])
+                 "in the whole source document (the paper's 'smart copiers', section 4.2)."])
     sid = f"{run.key}-summaries" if run.key else "summaries"
-    return Section(sid, "Summaries: ROUGE and copying", [note, Table(["system"] + [c for _, c in SUMMARY_COLUMNS], rows)], level)
+    blocks = [note, Table(["system"] + [c for _, c in SUMMARY_COLUMNS], rows), *against_blocks(run)]
+    if plot:
+        blocks.append(Image(plot, "ROUGE-L and copying per system"))
+    return Section(sid, "Summaries: ROUGE and copying", blocks, level)
+
+
+def against_blocks(run: "Run") -> list:
+    """Win rates against the systems named in evaluation.against (the supervised model, for the paper's table)."""
+    rows = [[baseline, _judge(judge), system, pct(r.get("win_rate")), interval(r), num(r.get("n"))]
+            for baseline, judges in ((run.eval or {}).get("against") or {}).items()
+            for judge, systems in judges.items() for system, r in systems.items()]
+    if not rows:
+        return []
+    return [Para(["Win rates against other systems than zero-shot, counted the same way:"]),
+            Table(["against", "judge", "system", "win rate", "95% interval", "n"], rows)]
 
 
 def _first(texts) -> str:
@@ -251,7 +265,8 @@ def run_sections(run: "Run", plots: dict[str, str], count: int, level: int) -> l
         sections.append(Section(sid, "Evaluation", [missing("evaluation", "evaluate", run)], level))
     sections.append(reward_model_section(run, level))
     if run.eval:
-        sections += [s for s in (summaries_section(run, level), samples_section(run, count, level)) if s]
+        summaries = summaries_section(run, plots.get(prefix + "summaries"), level)
+        sections += [s for s in (summaries, samples_section(run, count, level)) if s]
     return sections
 
 

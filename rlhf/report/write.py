@@ -71,6 +71,8 @@ def make_plots(runs: Sequence[Run], out: Path) -> dict[str, str]:
                       for j in sorted(judges, key=lambda j: j != "reward_model")}
             made[prefix + "reward_distribution"] = plots.score_histograms(panels, target("reward_distribution"), run.baseline)
             made[prefix + "lengths"] = plots.lengths(run.sample_lengths(), target("lengths"), run.baseline)
+        if (run.eval or {}).get("summaries"):
+            made[prefix + "summaries"] = plots.summaries(run.eval["summaries"], target("summaries"), run.baseline)
     return {key: path.relative_to(out).as_posix() for key, path in made.items() if path is not None}
 
 

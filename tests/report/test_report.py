@@ -66,6 +66,8 @@ def test_summaries_get_a_rouge_and_copying_table(tmp_path):
     assert "| policy | 0.312 | 0.105 | 0.250 | 50.0% | 25.0% | 12.5% | 40.0% | 21.5 | 80 |" in md
     assert "| lead | – |" in md  # an undefined mean shows as a dash
     assert "| \\# | query | reference | zero-shot | policy |" in md
+    assert "| supervised | the reward model | policy | 80.0% |" in md  # evaluation.against: vs the supervised model
+    assert "![ROUGE-L and copying per system](plots/summaries.png)" in md and (run / "plots" / "summaries.png").is_file()
 
 
 def test_a_run_with_only_its_config_names_every_missing_stage(tmp_path):
