@@ -27,6 +27,9 @@ from rlhf.errors import RLHFError
 from rlhf.labeling.store import ComparisonProgress, Labeler
 
 BOUNCE_SECONDS = 0.3
+# A prompt longer than this (a document to summarise) scrolls in a box of its own, and the page makes
+# room for it, so that both texts and the buttons stay on a 1280x800 screen.
+LONG_PROMPT_CHARS = 600
 # (button label, widget key, keyboard shortcut) per choice; the keys say left / right, never a / b.
 CHOICES = {"left": ("Left is better (1)", "compare_left", "1"), "right": ("Right is better (2)", "compare_right", "2"),
            "tie": ("Tie (3)", "compare_tie", "3")}
@@ -64,8 +67,11 @@ def render_page() -> None:
     run = run_context()
     labeler = auth.require_signed_in()
     pair = _current_pair(run, labeler)
+    long_prompt = pair is not None and len(pair.prompt) > LONG_PROMPT_CHARS
+    if long_prompt:
+        render.compact_page()
     _progress(run.store.comparison_progress(labeler.name))
-    _instructions(run)
+    _instructions(run, collapsed=long_prompt)
     if notice := st.session_state.pop(_NOTICE, None):
         st.warning(notice)
     if pair is None:
@@ -96,11 +102,12 @@ def _progress(progress: ComparisonProgress) -> None:
     st.progress(progress.done / total if total else 1.0, text=f"**{progress.done} / {total}** compared")
 
 
-def _instructions(run: RunContext) -> None:
+def _instructions(run: RunContext, collapsed: bool = False) -> None:
     task = run.config.task
     # The task's one-line description is the criterion; its instructions are written for the best-of-4 page.
     criterion = task.description.strip() or task.instructions.strip()
-    with st.expander(f"Instructions: {task.name}", expanded=not st.session_state.get(_JUDGED)):
+    # Open until the first judgement, unless a long document needs the room (one click opens them).
+    with st.expander(f"Instructions: {task.name}", expanded=not (collapsed or st.session_state.get(_JUDGED))):
         st.markdown("Two texts continue the same prompt. Which one is better? If you cannot tell them apart, "
                     "choose Tie.")
         if criterion:
@@ -112,7 +119,8 @@ def _sides(run: RunContext, pair: Pair) -> None:
     columns = st.columns(2)
     for column, side, text in ((columns[0], "left", pair.left), (columns[1], "right", pair.right)):
         with column.container(border=True):
-            st.html(render.comparison_text_html(pair.prompt, text, side, pair.comparison_id))
+            st.html(render.comparison_text_html(pair.prompt, text, side, pair.comparison_id,
+                                                last_line_only=len(pair.prompt) > LONG_PROMPT_CHARS))
             _button(run, pair, side, width="stretch")
     with st.container(horizontal_alignment="center"):
         _button(run, pair, "tie")

@@ -64,17 +64,35 @@ def caption(text: str) -> None:
 # -- the Compare page: two texts side by side. Only "left"/"right" and the comparison id reach the
 # page, never which system wrote a text.
 
+# A long prompt (a 500-token document) scrolls inside its own box, so the two texts below it stay on
+# screen at 1280x800: the labeler reads the document and both summaries without losing either.
+_SCROLL = "max-height:26vh;overflow-y:auto;padding-right:0.5em;border-bottom:1px solid rgba(128,128,128,0.3)"
+# Streamlit puts 6rem above the page; 4.5rem still clears its header (navigation) and leaves a long
+# document's page the room its texts need.
+COMPACT_PAGE_CSS = '<style>[data-testid="stMainBlockContainer"]{padding-top:4.5rem}</style>'
+
+
+def compact_page() -> None:
+    st.html(COMPACT_PAGE_CSS)
+
+
 def comparison_prompt_html(prompt: str, comparison_id: int) -> str:
-    """The whole prompt. data-comparison (on every item element) tells browser tests which comparison is on screen."""
-    return (f'<div class="rlhf-compare-prompt" data-comparison="{comparison_id}" style="{_BLOCK}">'
+    """The whole prompt, scrolling in its box. data-comparison (on every item element) tells browser tests
+    which comparison is on screen."""
+    return (f'<div class="rlhf-compare-prompt" data-comparison="{comparison_id}" tabindex="0" '
+            f'style="{_BLOCK};{_SCROLL}">'
             f'<span style="{_LABEL}">Prompt</span><span style="{_PROMPT}">{escape(prompt)}</span></div>')
 
 
-def comparison_text_html(prompt: str, text: str, side: str, comparison_id: int) -> str:
-    """One side's text after the (grey) end of the prompt, headed Left or Right with its key."""
+def comparison_text_html(prompt: str, text: str, side: str, comparison_id: int, last_line_only: bool = False) -> str:
+    """One side's text after the (grey) end of the prompt, headed Left or Right with its key.
+
+    `last_line_only`: repeat only the prompt's last line ("TL;DR:"), for a document shown in full above.
+    """
     key = {"left": 1, "right": 2}[side]
     body = escape(text) if text.strip() else f'<span style="{_EMPTY}">(empty text)</span>'
+    tail = prompt_tail(prompt.rsplit("\n", 1)[-1] if last_line_only else prompt)
     return (f'<div class="rlhf-compare-text" data-comparison="{comparison_id}" data-side="{side}" style="{_BLOCK}">'
             f'<div style="{_LABEL}">{side.capitalize()} ({key})</div>'
-            f'<span style="{_PROMPT}">{escape(prompt_tail(prompt))}</span>'
+            f'<span style="{_PROMPT}">{escape(tail)}</span>'
             f'<span class="rlhf-compare-body">{body}</span></div>')

@@ -177,3 +177,40 @@ def test_judging_comparisons_with_the_keyboard_stores_a_b_or_tie(compare_server)
         picked = {"1": left, "2": right}.get(key)
         expected = "tie" if picked is None else ("a" if picked == row.a_text else "b")
         assert (row.judge, row.winner) == ("ann", expected), (cid, left, right, key)
+
+
+# About 500 SmolLM2 tokens of dialogue: the length of the summary tasks' queries.
+LONG_DOCUMENT = "\n".join(f"#Person{1 + i % 2}#: On day {i} the ferry to the island left late again, and the "
+                          f"harbour master said the engine had been repaired twice this month already." for i in range(22)) \
+                + "\n\nTL;DR:"
+_IN_VIEW = """const h = window.innerHeight;
+const box = document.querySelector('.rlhf-compare-prompt');
+const inView = el => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= h; };
+const sides = [...document.querySelectorAll('.rlhf-compare-text')];
+const buttons = [...document.querySelectorAll('button')].filter(b => /better|Tie/.test(b.innerText));
+return {sides: sides.length, sidesInView: sides.every(inView), buttons: buttons.length, buttonsInView: buttons.every(inView),
+        scrolls: box.scrollHeight > box.clientHeight, viewport: h};"""
+
+
+def test_a_long_document_scrolls_in_its_box_and_both_summaries_stay_on_screen(tmp_path):
+    config_path, store = make_run(tmp_path / "runs", "long", batches=0, labelers=[("ann", "ann-password", "labeler")])
+    fill_store(store, [(LONG_DOCUMENT, [" The ferry was late."])])
+    store.add_comparison("q0", SYSTEM, BASELINE, " The ferry ran late all month after two engine repairs.",
+                         " Two people talk about a late ferry.")
+    with AppServer(config_path, log_path=tmp_path / "streamlit.log") as server, Chromium(window="1280,800") as driver:
+        tab = LabelingTab(driver, server.url + "/compare", page=COMPARE_PAGE)
+        tab.sign_in("ann", "ann-password")
+        tab.wait_for_item()
+        wait_until_settled(driver)
+        layout = driver.execute_script(_IN_VIEW)
+        save_screenshot(driver, ARTIFACTS / "compare_page_long_document.png")
+        assert layout["sides"] == 2 and layout["buttons"] == 3, layout
+        assert layout["scrolls"], layout  # the document scrolls inside its box instead of pushing the texts down
+        assert layout["sidesInView"] and layout["buttonsInView"], layout
+        driver.execute_script("document.querySelector('.rlhf-compare-prompt').scrollTop = 1e6")
+        assert "TL;DR:" in driver.execute_script("return document.querySelector('.rlhf-compare-prompt').innerText")
+        tab.read_item(compare_page.BOUNCE_SECONDS + 0.1)
+        tab.press("1")  # the keys still reach the buttons after the labeler scrolled the document
+        wait_for_text(driver, "Nothing left to compare")
+    [row] = store.comparisons()
+    assert row.judge == "ann" and row.winner in ("a", "b")
