@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -126,7 +127,34 @@ def label(args, overrides) -> int:
            "--server.port", str(config.labeling.port), "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
            "--server.fileWatcherType", "none"]
-    return subprocess.call(cmd, env=app_environment(config, path))
+    return serve(cmd, app_environment(config, path))
+
+
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STOP_GRACE_S = 15.0  # Streamlit closes its sessions and the port in well under a second; then it is killed
+
+
+def serve(cmd: list[str], env: dict) -> int:
+    """Run the app server in the foreground and stop it with this process.
+
+    `subprocess.call` alone left the server running, holding the port, when this process got SIGTERM
+    (from a service manager or `kill`): only Ctrl+C reached both, through the terminal's process group.
+    Each of these signals is passed on to the server, which is waited for; it exits with the server.
+    """
+    server = subprocess.Popen(cmd, env=env)
+    previous = {sig: signal.signal(sig, lambda number, _frame: server.send_signal(number)) for sig in FORWARDED}
+    try:
+        return server.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if server.poll() is None:  # this process is leaving for another reason (an exception)
+            server.terminate()
+            try:
+                server.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def app_environment(config: Config, config_path: Path) -> dict:
