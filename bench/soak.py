@@ -42,9 +42,9 @@ from typing import Optional
 from rich.console import Console
 from rich.table import Table
 
-from labeling_app import label_page
 from labeling_app.browser import AppServer
 from labeling_app.synthetic import fill_store, make_run, synthetic_batches
+from rlhf.config.sections import LabelingConfig
 
 PASSWORD = "soak-password"
 TIMEOUT_S = 30.0
@@ -55,12 +55,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", default="1,4,8", help="comma-separated numbers of concurrent sessions")
     parser.add_argument("--minutes", type=float, default=2.0, help="how long each scenario runs")
-    parser.add_argument("--think", type=float, default=0.5, help="seconds a labeler reads before clicking (at least the app's bounce guard)")
+    parser.add_argument("--think", type=float, default=0.5, help="seconds a labeler reads before clicking (at least labeling.min_seconds, below which the app drops clicks)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     args.concurrency = [int(n) for n in args.concurrency.split(",") if n.strip()]
-    args.think = max(args.think, label_page.BOUNCE_SECONDS + 0.05)
+    args.think = max(args.think, LabelingConfig().min_seconds + 0.05)
     return args
 
 

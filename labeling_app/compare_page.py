@@ -8,7 +8,7 @@ stored); a click on Left or Right is mapped back to a or b on the server. Model 
 `render` (escaped, never markdown or HTML).
 
 As on the labeling page, the buttons keep the same keys for every comparison (so the keyboard
-shortcuts 1, 2 and 3 always reach the buttons on screen), and a click less than `BOUNCE_SECONDS`
+shortcuts 1, 2 and 3 always reach the buttons on screen), and a click less than `labeling.min_seconds`
 after a comparison appeared is dropped as the second click of a double click.
 """
 
@@ -26,7 +26,6 @@ from labeling_app.context import RunContext, run_context
 from rlhf.errors import RLHFError
 from rlhf.labeling.store import ComparisonProgress, Labeler
 
-BOUNCE_SECONDS = 0.3
 # A prompt longer than this (a document to summarise) scrolls in a box of its own, and the page makes
 # room for it, so that both texts and the buttons stay on a 1280x800 screen.
 LONG_PROMPT_CHARS = 600
@@ -131,9 +130,13 @@ def _button(run: RunContext, pair: Pair, side: str, width: str = "content") -> N
     st.button(label, key=key, shortcut=shortcut, width=width, on_click=_choose, args=(run, pair, side))
 
 
+def min_reading_seconds(run: RunContext) -> float:
+    return run.config.labeling.min_seconds
+
+
 def _choose(run: RunContext, pair: Pair, side: str) -> None:
     """Store the judgement of `pair` (the comparison the button was drawn for) and move on."""
-    if time.monotonic() - pair.shown_at < BOUNCE_SECONDS or auth.current() is None:  # a bounce, or expired
+    if time.monotonic() - pair.shown_at < min_reading_seconds(run) or auth.current() is None:  # a bounce, or expired
         return
     try:
         run.store.judge_comparison(pair.comparison_id, pair.labeler_name, winner(side, pair.a_on_left))

@@ -9,7 +9,8 @@ The choice buttons keep one key per position for every item. Keyed per item, Str
 sometimes left the keyboard shortcut bound to the previous item's button, and the key press was lost
 (about 1 in 20 in the browser tests). With stable keys the newest binding always wins; the price is
 that the second click of a double click can reach the next item, so a choice arriving less than
-`BOUNCE_SECONDS` after an item was shown is dropped as a bounce (nobody reads four texts that fast).
+`labeling.min_seconds` (1 s) after an item was shown is dropped, and the store refuses it as well:
+nobody reads four texts that fast. (0.3 s let clicks 0.4 s apart label the next item.)
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ import streamlit as st
 
 from labeling_app import auth, render
 from labeling_app.context import RunContext, run_context
-from rlhf.errors import RLHFError
+from rlhf.errors import LabelTooSoon, RLHFError
 from rlhf.labeling.store import Assignment, Labeler, Progress
 
 SKIP_REASONS = ["Can't decide: equally good", "Can't decide: equally bad", "I don't understand the text", "Other"]
 FLAG_REASONS = ["Offensive or harmful", "Garbled or not a real prompt", "Personal information", "Other"]
-BOUNCE_SECONDS = 0.3
 _ITEM, _NOTICE, _LABELED = "label_item", "label_notice", "labeled_this_session"
 
 
@@ -112,8 +112,12 @@ def _reason_form(run: RunContext, item: Item, kind: str, reasons: list[str], act
         st.form_submit_button(action, on_click=_submit_with_reason, args=(run, item, kind), kwargs=label)
 
 
+def min_reading_seconds(run: RunContext) -> float:
+    return run.config.labeling.min_seconds
+
+
 def _choose(run: RunContext, item: Item, choice: int) -> None:
-    if time.monotonic() - item.shown_at >= BOUNCE_SECONDS:
+    if time.monotonic() - item.shown_at >= min_reading_seconds(run):
         _submit(run, item, choice=choice)
 
 
@@ -130,7 +134,9 @@ def _submit(run: RunContext, item: Item, **label) -> None:
     seconds = round(time.monotonic() - item.shown_at, 3)
     try:
         run.store.submit(item.labeler_id, item.assignment.batch_id, shown_order=item.assignment.shown_order,
-                         seconds=seconds, client_token=item.token, **label)
+                         seconds=seconds, client_token=item.token, min_seconds=min_reading_seconds(run), **label)
+    except LabelTooSoon:
+        return  # a click meant for the item before: the item stays on screen, unlabeled
     except RLHFError as error:
         st.session_state[_NOTICE] = f"That label was not stored: {error}"
     # A second click on the same item must not discard the next item, already on screen.

@@ -29,3 +29,7 @@ class DataError(RLHFError):
     """A prompt source or data file that cannot be read."""
 
     exit_code = 4
+
+
+class LabelTooSoon(RLHFError):
+    """A label for an item its labeler was shown less than `labeling.min_seconds` ago: nobody read it."""

@@ -49,6 +49,10 @@ class LabelingConfig:
     labelers_per_batch: int = option(1, help="Labelers each batch goes to (more than 1 measures agreement).")
     host: str = option("127.0.0.1", help="Address the labeling app listens on (loopback by default).")
     port: int = option(8501, help="Port of the labeling app.")
+    min_seconds: float = option(
+        1.0, help="Least reading time: a choice less than this many seconds after its item appeared (the second click "
+                  "of a double click, a click meant for the item before) is ignored by the app and refused by the store."
+    )
     session_minutes: int = option(480, help="A sign-in in the labeling app lasts this long, then the labeler signs in again.")
     idle_minutes: int = option(60, help="A labeling app session unused this long is signed out.")
     simulator: Optional[str] = option(
@@ -64,6 +68,8 @@ class LabelingConfig:
                 yield name, f"must be positive, got {getattr(self, name)}"
         if self.samples_per_query < 2:
             yield "samples_per_query", f"must be at least 2, got {self.samples_per_query}"
+        if self.min_seconds < 0:
+            yield "min_seconds", f"must be 0 (off) or positive, got {self.min_seconds}"
         for name in ("session_minutes", "idle_minutes"):
             if getattr(self, name) <= 0:
                 yield name, f"must be positive, got {getattr(self, name)}"

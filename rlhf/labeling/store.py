@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rlhf.config import Config
-from rlhf.errors import RLHFError
+from rlhf.errors import LabelTooSoon, RLHFError
 from rlhf.labeling import migrations, passwords
 from rlhf.labeling.engine import store_engine
 from rlhf.labeling.schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
@@ -199,10 +199,11 @@ class LabelStore(LabelQueries):
     def submit(self, labeler_id: int, batch_id: int, *, choice: Optional[int] = None, shown_order: Optional[list] = None,
                seconds: Optional[float] = None, skipped: bool = False, flagged: bool = False, reason: Optional[str] = None,
                client_token: Optional[str] = None, supersedes: Optional[int] = None,
-               created_at: Optional[datetime] = None) -> int:
+               created_at: Optional[datetime] = None, min_seconds: Optional[float] = None) -> int:
         """Store a label (choice = index in the STORED order) and close the assignment; returns its id.
 
         A label with a `client_token` already stored is not stored again: its id is returned.
+        `min_seconds`: refuse (LabelTooSoon) a label on an open assignment handed out less than this long ago.
         """
         if client_token is not None:
             existing = self.label_for_token(client_token)
@@ -210,7 +211,7 @@ class LabelStore(LabelQueries):
                 return existing
         try:
             return self._insert_label(labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
-                                      client_token, supersedes, created_at)
+                                      client_token, supersedes, created_at, min_seconds)
         except IntegrityError as exc:
             # Two submissions of one token raced, a label was corrected twice, or an id names nothing.
             existing = self.label_for_token(client_token) if client_token else None
@@ -222,10 +223,12 @@ class LabelStore(LabelQueries):
                             f"(labeler {labeler_id}, batch {batch_id})") from None
 
     def _insert_label(self, labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
-                      client_token, supersedes, created_at=None) -> int:
+                      client_token, supersedes, created_at=None, min_seconds=None) -> int:
         with self.session() as s, s.begin():
             batch = s.get(BatchRow, batch_id)
             _check_label(batch, batch_id, choice, shown_order, skipped, flagged)
+            if min_seconds:
+                _check_reading_time(s, batch_id, labeler_id, min_seconds)
             row = LabelRow(batch_id=batch_id, labeler_id=labeler_id, choice=choice, shown_order=shown_order,
                            seconds=seconds, skipped=skipped, flagged=flagged, reason=reason,
                            client_token=client_token, supersedes=supersedes, created_at=created_at or utcnow())
@@ -411,3 +414,18 @@ def existing_store(config: Config, what_to_do: str) -> LabelStore:
     if not config.has_label_store():
         raise RLHFError(f"run '{config.name}' has no label store yet ({config.layout.label_store}): {what_to_do}")
     return open_store(config)
+
+
+def _check_reading_time(s: Session, batch_id: int, labeler_id: int, min_seconds: float) -> None:
+    """Refuse a choice on an item handed out less than `min_seconds` ago: the second click of a double
+    click lands on the next item, which its labeler has not read."""
+    assignment = s.scalar(select(AssignmentRow).where(AssignmentRow.batch_id == batch_id,
+                                                      AssignmentRow.labeler_id == labeler_id))
+    if assignment is None or assignment.done:
+        return
+    shown = assignment.assigned_at
+    shown = shown if shown.tzinfo else shown.replace(tzinfo=utcnow().tzinfo)  # SQLite returns naive UTC
+    elapsed = (utcnow() - shown).total_seconds()
+    if elapsed < min_seconds:
+        raise LabelTooSoon(f"batch {batch_id} was shown {elapsed:.2f} s ago, less than labeling.min_seconds "
+                           f"= {min_seconds:g}: not stored")

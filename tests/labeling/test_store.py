@@ -326,3 +326,20 @@ def test_effective_labels_of_a_labeler_and_batch_leave_out_corrected_ones(store)
 def test_label_for_token_finds_the_label_stored_with_a_client_token(store):
     ids = label_some(store)
     assert store.label_for_token("t-1") == ids["tldr"] and store.label_for_token("t-2") is None
+
+
+def test_a_label_sooner_than_the_reading_time_after_its_item_was_handed_out_is_refused(store):
+    import time
+
+    from rlhf.errors import LabelTooSoon
+
+    ann = store.add_labeler("ann", "correct horse")
+    item = store.next_assignment(ann.id)
+    with pytest.raises(LabelTooSoon, match="min_seconds"):
+        store.submit(ann.id, item.batch_id, choice=0, shown_order=item.shown_order, min_seconds=60)
+    assert store.labels() == [] and store.next_assignment(ann.id).batch_id == item.batch_id  # still open, unlabeled
+    time.sleep(0.05)
+    store.submit(ann.id, item.batch_id, choice=0, shown_order=item.shown_order, min_seconds=0.01)
+    assert [label.batch_id for label in store.labels()] == [item.batch_id]
+    # Imports and simulated labelers pass no reading time: a label with no open assignment is not checked.
+    store.submit(ann.id, 5, choice=1, min_seconds=60)

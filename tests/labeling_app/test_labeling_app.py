@@ -25,7 +25,7 @@ def run(tmp_path, monkeypatch):
     """A run with 3 synthetic batches and three users; RLHF_CONFIG points at it."""
     config_path, store = make_run(tmp_path / "runs", "apptest", batches=3, labelers=USERS)
     monkeypatch.setenv("RLHF_CONFIG", str(config_path))
-    monkeypatch.setattr(label_page, "BOUNCE_SECONDS", 0.0)  # AppTest clicks faster than any person
+    monkeypatch.setattr(label_page, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
     return types.SimpleNamespace(config=config_path, store=store)
 
 
@@ -183,7 +183,7 @@ def test_two_labelers_share_a_batch_when_asked(run, tmp_path, monkeypatch):
 
 def test_a_click_right_after_the_item_appears_is_dropped_as_a_bounce(run, monkeypatch):
     at = sign_in("ann", "ann-password")
-    monkeypatch.setattr(label_page, "BOUNCE_SECONDS", 60.0)
+    monkeypatch.setattr(label_page, "min_reading_seconds", lambda run: 60.0)
     batch, _ = on_screen(at)
     at.button(key="choose_0").click().run()
     assert run.store.labels() == [] and on_screen(at)[0] == batch

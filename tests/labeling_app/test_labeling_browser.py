@@ -5,11 +5,11 @@ comparisons on the Compare page with keys 1-3 the same way. Saves tests/artifact
 tests/artifacts/compare_page.png. Skipped only where chromium or chromedriver is not on the PATH (a failure under CI=true).
 """
 
+import time
 from pathlib import Path
 
 import pytest
 
-from labeling_app import compare_page, label_page
 from labeling_app.browser import (
     COMPARE_PAGE,
     AppServer,
@@ -25,10 +25,12 @@ from labeling_app.browser import (
     wait_until_settled,
 )
 from labeling_app.synthetic import fill_store, make_run
+from rlhf.config.sections import LabelingConfig
 
 pytestmark = pytest.mark.usefixtures("browser")  # conftest: skipped without Chromium, failed under CI=true
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+MIN_SECONDS = LabelingConfig().min_seconds  # a person reads first; faster choices are dropped
 PROMPT = ("The letter arrived on a Tuesday. Nobody had written to the old lighthouse keeper in years, and he turned "
           "it over twice before opening it with his thumb, slowly, as if it might bite. Inside was a single sheet of paper and")
 GOOD = [" a photograph of a girl he had never met.", " nothing else at all, which made him laugh out loud.",
@@ -62,7 +64,7 @@ DETAILS = "input[aria-label='Details (optional)']"
 
 
 def press_after_reading(tab: LabelingTab, key: str) -> None:
-    tab.read_item(label_page.BOUNCE_SECONDS + 0.1)  # a person reads first; faster presses are dropped as bounces
+    tab.read_item(MIN_SECONDS + 0.1)  # a person reads first; faster presses are dropped as bounces
     tab.press(key)
 
 
@@ -92,8 +94,29 @@ def test_labeling_with_the_keyboard_stores_what_was_on_screen(run, server, tab):
         samples = store.batch(label.batch_id).samples
         assert [samples[i] for i in label.shown_order] == texts  # the order the labeler saw
         assert samples[label.choice] == texts[key - 1]  # the key pressed names the stored choice
-        assert label.seconds >= label_page.BOUNCE_SECONDS and not label.skipped
+        assert label.seconds >= MIN_SECONDS and not label.skipped
     assert NASTY[0] in {text for texts, _ in shown.values() for text in texts}  # the nasty batch was seen
+
+
+BEST_1 = ".st-key-choose_0 button"
+
+
+@pytest.mark.parametrize("gap", [0.1, 0.4, 0.8])
+def test_the_second_click_of_a_double_click_never_labels_the_next_item(run, server, tab, gap):
+    """A slow double click once stored a choice nobody made on the item after (clicks 0.4 s apart)."""
+    _, store = run
+    tab.sign_in("ann", "ann-password")
+    for _ in range(2):
+        first = tab.read_item(MIN_SECONDS + 0.1)
+        click_when_ready(tab.driver, BEST_1, "the first Best button")
+        time.sleep(gap)
+        click_when_ready(tab.driver, BEST_1, "the first Best button, again")  # meant for the item just labeled
+        second = tab.wait_until(lambda d: (tab.item_on_screen() or first) != first and tab.item_on_screen(),
+                                "the next item")
+        wait_until_settled(tab.driver)
+        labeled = [label.batch_id for label in store.labels()]
+        assert labeled.count(int(first)) == 1 and int(second) not in labeled, (gap, first, second, labeled)
+        assert tab.item_on_screen() == second  # the next item is still there, unlabeled
 
 
 def _check_literal(tab: LabelingTab) -> None:
@@ -112,7 +135,7 @@ def test_typing_a_digit_in_the_skip_details_does_not_choose(run, server, tab):
     batch = tab.wait_for_item()
     click_when_ready(tab.driver, SKIP, "the Skip… button")
     wait_for(tab.driver, DETAILS, "the open Skip popover's details field", visible=True)
-    tab.read_item(label_page.BOUNCE_SECONDS + 0.1)  # so a leaked "1" would count as a choice, not a bounce
+    tab.read_item(MIN_SECONDS + 0.1)  # so a leaked "1" would count as a choice, not a bounce
     type_when_ready(tab.driver, DETAILS, "1 and 2", "the details field to type into")
     wait_until(tab.driver, lambda d: wait_for(d, DETAILS, visible=True).get_attribute("value") == "1 and 2",
                "'1 and 2' in the details field")
@@ -165,7 +188,7 @@ def test_judging_comparisons_with_the_keyboard_stores_a_b_or_tie(compare_server)
             if step == 0:
                 assert "Compare" in text and "Dashboard" not in text and "Signed in as ann" in text
                 save_screenshot(driver, ARTIFACTS / "compare_page.png")
-            tab.read_item(compare_page.BOUNCE_SECONDS + 0.1)  # a person reads first; faster presses are dropped
+            tab.read_item(MIN_SECONDS + 0.1)  # a person reads first; faster presses are dropped
             tab.press(key)  # returns once the next comparison (or the end) is on screen
         wait_for_text(driver, "Nothing left to compare")
 
@@ -209,7 +232,7 @@ def test_a_long_document_scrolls_in_its_box_and_both_summaries_stay_on_screen(tm
         assert layout["sidesInView"] and layout["buttonsInView"], layout
         driver.execute_script("document.querySelector('.rlhf-compare-prompt').scrollTop = 1e6")
         assert "TL;DR:" in driver.execute_script("return document.querySelector('.rlhf-compare-prompt').innerText")
-        tab.read_item(compare_page.BOUNCE_SECONDS + 0.1)
+        tab.read_item(MIN_SECONDS + 0.1)
         tab.press("1")  # the keys still reach the buttons after the labeler scrolled the document
         wait_for_text(driver, "Nothing left to compare")
     [row] = store.comparisons()

@@ -67,8 +67,8 @@ def run(tmp_path, monkeypatch, clock):
     """3 batches, ann and bob (labelers), root (admin); bob has labeled and judged; one open comparison."""
     config_path, store = make_run(tmp_path / "runs", "secure", batches=3, labelers=USERS)
     monkeypatch.setenv("RLHF_CONFIG", str(config_path))
-    monkeypatch.setattr(label_page, "BOUNCE_SECONDS", 0.0)  # AppTest clicks faster than any person
-    monkeypatch.setattr(compare_page, "BOUNCE_SECONDS", 0.0)
+    monkeypatch.setattr(label_page, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
+    monkeypatch.setattr(compare_page, "min_reading_seconds", lambda run: 0.0)
     bob = store.labeler("bob")
     store.submit(bob.id, 1, choice=0, shown_order=[0, 1, 2, 3], seconds=3.0, reason="bob-secret-reason")
     judged = store.add_comparison("q0", "policy", "zero-shot", "bob judged this A", "bob judged this B")
