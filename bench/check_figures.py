@@ -113,7 +113,7 @@ def check_measured(block: Block, links: list[str], root: Path) -> list[Problem]:
     for offset, line in enumerate(block.lines):
         for figure in sorted(numbers(prose(RESULTS_LINK.sub(" ", line))) - published, key=line.find):
             problems.append(Problem(block.path, block.line + offset, figure,
-                                    f"is in no linked results file ({', '.join(links)})"))
+                                    f"is in no linked results file ({', '.join(dict.fromkeys(links))})"))
     return problems
 
 
