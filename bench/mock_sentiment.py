@@ -69,29 +69,14 @@ def overrides_for(args, budget: int) -> list[tuple[str, object]]:
 
 def run_budget(args, budget: int) -> dict:
     from rlhf.config.run_config import load_config
-    from rlhf.pipeline import STAGE_FUNCTIONS, run_loop
+    from rlhf.pipeline import run_loop
 
     config = load_config(args.config, overrides_for(args, budget))
-    seconds = {}
-    timed = {name: _timed(fn, name, seconds) for name, fn in STAGE_FUNCTIONS.items()}
+    timings = {}
     started = time.time()
-    original = dict(STAGE_FUNCTIONS)
-    STAGE_FUNCTIONS.update(timed)
-    try:
-        stages = ("sample", "label", "reward", "policy", "evaluate") if budget else ("policy", "evaluate")
-        run_loop(config, stages=stages, log=lambda m: print(m, file=sys.stderr))
-    finally:
-        STAGE_FUNCTIONS.update(original)
-    return figures(config, budget, seconds, time.time() - started)
-
-
-def _timed(fn, name, seconds):
-    def stage(config, log):
-        t = time.time()
-        result = fn(config, log)
-        seconds[name] = time.time() - t
-        return result
-    return stage
+    stages = ("sample", "label", "reward", "policy", "evaluate") if budget else ("policy", "evaluate")
+    run_loop(config, stages=stages, log=lambda m: print(m, file=sys.stderr), timings=timings)
+    return figures(config, budget, {stage: seconds for (_, stage), seconds in timings.items()}, time.time() - started)
 
 
 def figures(config, budget: int, seconds: dict, wall: float) -> dict:
