@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from rlhf.errors import RLHFError
 from rlhf.labeling import migrations
+from rlhf.labeling.engine import missing_sqlite_file
 from rlhf.labeling.schema import Base, BatchRow, LabelerRow, LabelRow, QueryRow
 from rlhf.labeling.store import LabelStore, sqlite_url
 
 
 def revision(url: str):
+    if missing_sqlite_file(url):
+        return None  # connecting would create an empty file, which opening a store then refuses
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
