@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlalchemy import func, select
 
-from rlhf.labeling.schema import BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow
+from rlhf.labeling.schema import BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, SamplingClaimRow
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class LabelQueries:
     def row_counts(self) -> dict[str, int]:
         """Rows per kind of record, for `rlhf store check`: what a backup or a restore should hold."""
         counted = {"queries": QueryRow.id, "sample batches": BatchRow.id, "labelers": LabelerRow.id, "labels": LabelRow.id,
-                   "comparisons": ComparisonRow.id}
+                   "comparisons": ComparisonRow.id, "sampling claims": SamplingClaimRow.id}
         with self.session() as s:
             counts = {name: s.scalar(select(func.count(column))) for name, column in counted.items()}
             counts["effective labels"] = s.scalar(_effective(select(func.count(LabelRow.id))))
