@@ -62,7 +62,7 @@ def sample_for_labeling(config: Config, store: LabelStore, model, tokenizer, que
         while stored < n and position < len(order):
             ids = store.claim_queries([q.id for q in order[position:]], policy, round_, owner, min(settings.batch_size, n - stored))
             if not ids:
-                log(f"the other {len(order) - position} unsampled train queries are being sampled by another process")
+                log(f"stopping: the {len(order) - position} train queries left are claimed or sampled by another sampler")
                 break
             claimed = set(ids)
             part = [q for q in order[position:] if q.id in claimed]
