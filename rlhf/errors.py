@@ -33,3 +33,7 @@ class DataError(RLHFError):
 
 class LabelTooSoon(RLHFError):
     """A label for an item its labeler was shown less than `labeling.min_seconds` ago: nobody read it."""
+
+
+class StoreDamaged(DataError):
+    """A label store file that is damaged, or empty though rlhf never leaves one so: refused unread and unwritten."""

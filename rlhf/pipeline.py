@@ -32,9 +32,12 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
 
     `timings`, when given, receives each stage's wall seconds under (round, stage).
     """
+    from rlhf.labeling.maintenance import refuse_damaged
+
     for r in range(rounds):
         current = round_config(config, r)
         log(f"== round {r}: {current.run_dir}")
+        refuse_damaged(current.database_url)  # before config.yaml is written
         write_run_config(current)
         for stage in stages:
             started = time.perf_counter()

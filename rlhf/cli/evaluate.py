@@ -25,9 +25,10 @@ def evaluate(args, overrides) -> int:
 
     config = load_config(args.config, overrides)
     systems_for(config)  # nothing to compare is refused before the run directory is written
+    store = open_store(config) if args.human else None  # a damaged store too
     write_run_config(config)
     if args.human:
-        added = queue_human_pairs(config, open_store(config), log)
+        added = queue_human_pairs(config, store, log)
         log(f"queued {added} pairs for human judges; start the app with `rlhf label --config {config.layout.config}` "
             "and open its Compare page; `rlhf report` counts the judgements")
         return 0

@@ -78,8 +78,8 @@ def sample(args, overrides) -> int:
     policy = replace(config, model=replace(config.model, name=config.labeling.policy)) if config.labeling.policy else config
     model, tokenizer = load_model_for(policy)
     queries = queries_for(config, tokenizer, "train")
+    store = open_store(config)  # before config.yaml: a damaged store is refused with nothing written
     write_run_config(config)
-    store = open_store(config)
     stored = sample_for_labeling(config, store, model, tokenizer, queries, config.labeling.num_queries, log=log)
     log(f"{stored} new batches; {store.count_batches()} in {mask_url(config.database_url)}")
     return 0

@@ -3,11 +3,13 @@
 Queries are drawn from the train split in a seeded random order. Those that already have a batch
 from the same policy and round are passed over, so a run that was cut off resumes where it
 stopped (each generation batch is stored as soon as it is sampled) and a second call adds N more.
+Each chunk is claimed in the store first, so two samplers at once never sample a query twice.
 """
 
 from __future__ import annotations
 
 import random
+from contextlib import suppress
 from dataclasses import asdict
 
 from tqdm.auto import tqdm
@@ -15,7 +17,8 @@ from tqdm.auto import tqdm
 from rlhf.config.run_config import Config
 from rlhf.config.secrets import mask_url
 from rlhf.generation import generate
-from rlhf.labeling.store import LabelStore
+from rlhf.labeling.store import DatabaseError, LabelStore
+from rlhf.labeling.store_claims import claim_owner
 from rlhf.tasks.queries import Query
 
 
@@ -39,33 +42,51 @@ def store_queries(store: LabelStore, config: Config, queries: list[Query]) -> No
 
 def sample_for_labeling(config: Config, store: LabelStore, model, tokenizer, queries: list[Query], n: int,
                         log=print) -> int:
-    """Sample and store batches for up to `n` new queries; returns how many batches were stored."""
+    """Sample and store batches for up to `n` new queries; returns how many batches were stored.
+
+    Each chunk of queries is claimed in the store before it is sampled (rlhf/labeling/store_claims.py),
+    so samplers running at once on one store share out the queries instead of sampling the same ones.
+    """
     from rlhf.generation import sampling_settings
 
     policy, round_ = policy_name(config), config.labeling.round
-    chosen = pick_queries(queries, store.sampled_query_ids(policy, round_), n, config.seed)
-    if not chosen:
+    order = pick_queries(queries, store.sampled_query_ids(policy, round_), len(queries), config.seed)
+    if not order:
         log(f"every train query already has a batch from {policy} (round {round_}); nothing to sample")
         return 0
     settings = sampling_settings(config)
     settings.num_samples = config.labeling.samples_per_query
-    store_queries(store, config, chosen)
-    stored = 0
-    step = settings.batch_size
-    bar = tqdm(total=len(chosen), desc=f"sampling {settings.num_samples} per query", unit="query")
-    for start in range(0, len(chosen), step):
-        part = chosen[start : start + step]
-        # A distinct seed per chunk keeps a resumed run from repeating the samples of the first chunk.
-        settings.seed = config.seed + start
-        results = generate(model, tokenizer, part, settings, progress=False)
-        for query, samples in zip(part, results):
-            store.add_batch(query.id, [s.text for s in samples], policy=policy, round=round_,
-                            settings=_settings_record(settings, samples), seed=settings.seed,
-                            sample_token_ids=[s.token_ids for s in samples])
-            stored += 1
-        bar.update(len(part))
-    bar.close()
+    owner, stored, position = claim_owner(), 0, 0
+    bar = tqdm(total=min(n, len(order)), desc=f"sampling {settings.num_samples} per query", unit="query")
+    try:
+        while stored < n and position < len(order):
+            ids = store.claim_queries([q.id for q in order[position:]], policy, round_, owner, min(settings.batch_size, n - stored))
+            if not ids:
+                log(f"stopping: the {len(order) - position} train queries left are claimed or sampled by another sampler")
+                break
+            claimed = set(ids)
+            part = [q for q in order[position:] if q.id in claimed]
+            position = order.index(part[-1], position) + 1
+            # A distinct seed per chunk keeps a resumed run from repeating the samples of the first chunk.
+            settings.seed = config.seed + stored
+            _sample_chunk(config, store, model, tokenizer, part, settings, policy)
+            store.release_claims(owner)  # the batches are stored: the store now passes these queries over
+            stored += len(part)
+            bar.update(len(part))
+    finally:
+        bar.close()
+        with suppress(DatabaseError):  # an error that stopped sampling is what the caller should see
+            store.release_claims(owner)
     return stored
+
+
+def _sample_chunk(config: Config, store: LabelStore, model, tokenizer, part: list[Query], settings, policy: str) -> None:
+    store_queries(store, config, part)
+    results = generate(model, tokenizer, part, settings, progress=False)
+    for query, samples in zip(part, results):
+        store.add_batch(query.id, [s.text for s in samples], policy=policy, round=config.labeling.round,
+                        settings=_settings_record(settings, samples), seed=settings.seed,
+                        sample_token_ids=[s.token_ids for s in samples])
 
 
 def sample_round(config: Config, store: LabelStore, n: int, log=print) -> int:

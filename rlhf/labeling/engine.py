@@ -10,6 +10,10 @@ from typing import Optional
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from rlhf.labeling import migrations
+from rlhf.labeling.integrity import check_sqlite_file, create_whole, damaged, is_damage
+from rlhf.run.layout import sqlite_url
+
 
 def store_engine(url: str) -> Engine:
     """An engine whose transactions run one at a time, on SQLite and PostgreSQL alike."""
@@ -17,6 +21,10 @@ def store_engine(url: str) -> Engine:
     engine = create_engine(url, future=True, pool_pre_ping=make_url(url).get_backend_name() != "sqlite")
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        # Damage that the check on opening did not see (a file overwritten while a process runs):
+        # one clear error instead of SQLAlchemy's traceback.
+        path = sqlite_store_path(url)
+        event.listen(engine, "handle_error", lambda context: _refuse_damage(context, path))
         # SQLAlchemy's recipe for SQLite: take the write lock at BEGIN, so a transaction that
         # reads then writes (an assignment, a label) never fails to upgrade under a concurrent writer.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
@@ -29,13 +37,46 @@ def store_engine(url: str) -> Engine:
     return engine
 
 
-def missing_sqlite_file(url: str) -> Optional[Path]:
-    """The path of the SQLite store file `url` names when that file does not exist yet, else None."""
+def sqlite_store_path(url: str) -> Optional[Path]:
+    """The file an SQLite URL names; None for other databases and in-memory SQLite."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
+    return Path(parsed.database)
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Before an SQLite store is opened: refuse a damaged or empty file; make a missing one whole.
+
+    A new store is built aside, tables and all, and linked into place (`integrity.create_whole`),
+    so an empty labels.db is never one being made, and the check may refuse it.
+    """
+    path = sqlite_store_path(url)
+    if path is None:
+        return
+    if path.exists():
+        check_sqlite_file(path)
+    else:
+        create_whole(path, _build_store)
+
+
+def _build_store(path: Path) -> None:
+    engine = store_engine(sqlite_url(path))
+    try:
+        migrations.upgrade(engine)
+    finally:
+        engine.dispose()  # closes every connection: SQLite folds the WAL into the file and deletes it
+
+
+def missing_sqlite_file(url: str) -> Optional[Path]:
+    """The path of the SQLite store file `url` names when that file does not exist yet, else None."""
+    path = sqlite_store_path(url)
+    return None if path is None or path.exists() else path
+
+
+def _refuse_damage(context, path: Optional[Path]) -> None:
+    if path is not None and is_damage(context.original_exception):
+        raise damaged(path, f"is damaged ({context.original_exception})") from None
 
 
 # How long a writer waits for another's lock. 16 labeler processes on 2 loaded cores (load

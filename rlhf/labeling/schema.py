@@ -106,3 +106,22 @@ class ComparisonRow(Base):
     judge: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
     winner: Mapped[Optional[str]] = mapped_column(String(4), nullable=True)  # a, b, tie; null until judged
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SamplingClaimRow(Base):
+    """A query one sampler is sampling now for a policy and round: the unique key keeps a second one off it.
+
+    Only work in progress: the sampler deletes its claims once their batches are stored, or when it
+    stops (error, Ctrl+C). A claim left by a killed sampler is taken over once its owner is seen to
+    be gone or it is `CLAIM_STALE_AFTER` old (rlhf/labeling/store_claims.py).
+    """
+
+    __tablename__ = "sampling_claims"
+    __table_args__ = (UniqueConstraint("query_id", "policy", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    query_id: Mapped[str] = mapped_column(String(255))
+    policy: Mapped[str] = mapped_column(String(255))
+    round: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(255), index=True)  # host, PID namespace, PID and a random part
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

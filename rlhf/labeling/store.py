@@ -4,7 +4,8 @@ One small API used by the CLI, the Streamlit app, the simulated labelers and the
 in the run directory by default (WAL mode, so the app and a trainer can read while a labeler
 writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy URL should work.
 Opening a store brings its schema to the newest migration (`rlhf/labeling/migrations`). Labels are append-only.
-The read queries of sampling, export, reward training and import are in `rlhf/labeling/store_queries.py`.
+The read queries of sampling, export, reward training and import are in `rlhf/labeling/store_queries.py`,
+sampling claims in `store_claims.py`; the SQLite file is checked on opening (`integrity.py`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from rlhf.config import Config
 from rlhf.errors import LabelTooSoon, RLHFError
 from rlhf.labeling import migrations, passwords
-from rlhf.labeling.engine import store_engine
+from rlhf.labeling.engine import prepare_sqlite_file, store_engine
 from rlhf.labeling.schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
+from rlhf.labeling.store_claims import SamplingClaims
 from rlhf.labeling.store_queries import LabelQueries
 from rlhf.run.layout import RunLayout, sqlite_url
 
@@ -71,9 +73,10 @@ class ComparisonProgress(NamedTuple):
     remaining: int  # open comparisons they can still be given (their claims and unclaimed ones)
 
 
-class LabelStore(LabelQueries):
+class LabelStore(LabelQueries, SamplingClaims):
     def __init__(self, url: str):
         self.url = url
+        prepare_sqlite_file(url)  # SQLite: a damaged or empty file is refused, a new one made whole
         self.engine = store_engine(url)
         try:
             migrations.upgrade(self.engine)  # creates a new store, migrates an older one; a no-op when current

@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlalchemy import func, select
 
-from rlhf.labeling.schema import BatchRow, LabelerRow, LabelRow, QueryRow
+from rlhf.labeling.schema import BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, SamplingClaimRow
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,15 @@ class LabelQueries:
         stmt = _effective(select(LabelRow).where(LabelRow.batch_id == batch_id, LabelRow.labeler_id == labeler_id))
         with self.session() as s:
             return list(s.scalars(stmt.order_by(LabelRow.id)))
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per kind of record, for `rlhf store check`: what a backup or a restore should hold."""
+        counted = {"queries": QueryRow.id, "sample batches": BatchRow.id, "labelers": LabelerRow.id, "labels": LabelRow.id,
+                   "comparisons": ComparisonRow.id, "sampling claims": SamplingClaimRow.id}
+        with self.session() as s:
+            counts = {name: s.scalar(select(func.count(column))) for name, column in counted.items()}
+            counts["effective labels"] = s.scalar(_effective(select(func.count(LabelRow.id))))
+        return counts
 
     def _records(self, stmt) -> list[LabelRecord]:
         with self.session() as s:

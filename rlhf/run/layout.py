@@ -29,6 +29,11 @@ class RunLayout:
         return self.root / "labels.db"
 
     @property
+    def backups(self) -> Path:
+        """Where `rlhf store backup` writes copies of the SQLite label store unless given --out."""
+        return self.root / "backups"
+
+    @property
     def exports(self) -> Path:
         return self.root / "exports"
 

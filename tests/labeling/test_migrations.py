@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from rlhf.errors import RLHFError
 from rlhf.labeling import migrations
+from rlhf.labeling.engine import missing_sqlite_file
 from rlhf.labeling.schema import Base, BatchRow, LabelerRow, LabelRow, QueryRow
 from rlhf.labeling.store import LabelStore, sqlite_url
 
 
 def revision(url: str):
+    if missing_sqlite_file(url):
+        return None  # connecting would create an empty file, which opening a store then refuses
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -23,11 +26,16 @@ def revision(url: str):
         engine.dispose()
 
 
+def create_baseline_tables(engine) -> None:
+    """What `Base.metadata.create_all` made before migrations: the tables of that time, not later ones."""
+    Base.metadata.create_all(engine, tables=[Base.metadata.tables[name] for name in migrations.BASELINE_TABLES])
+
+
 def old_style_store(path) -> str:
     """A store as LabelStore made it before migrations: create_all, rows, no alembic_version table."""
     url = sqlite_url(path)
     engine = create_engine(url)
-    Base.metadata.create_all(engine)
+    create_baseline_tables(engine)
     with Session(engine) as s, s.begin():
         s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
         s.add(LabelerRow(name="ann", role="admin"))
@@ -96,7 +104,7 @@ def test_the_migrations_make_exactly_the_models_schema(store_url):
 def test_the_baseline_is_what_create_all_made(tmp_path):
     """Stamping pre-migration stores as 0001 is right only if 0001 builds what create_all built."""
     by_create_all = create_engine(sqlite_url(tmp_path / "a.db"))
-    Base.metadata.create_all(by_create_all)
+    create_baseline_tables(by_create_all)
     by_migration = create_engine(sqlite_url(tmp_path / "b.db"))
     migrations.upgrade(by_migration, migrations.BASELINE)
 
