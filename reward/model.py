@@ -20,11 +20,14 @@ from typing import Optional
 import torch
 from torch import nn
 
-from rlhf.errors import RLHFError
+from rlhf.errors import ModelNotAvailable, RLHFError
+from rlhf.models.damage import check_loaded_weights, json_problem, reading
 from rlhf.run.layout import REWARD_HEAD, is_model_dir
 
 HEAD_FILE = REWARD_HEAD
 POOLINGS = ("last", "mean")
+# What to do about a damaged reward model directory.
+RETRAIN = "train it again with `rlhf train-reward --overwrite`, or restore it from a backup"
 
 
 class NormalizedScore(nn.Module):
@@ -75,12 +78,14 @@ def scalar_head_model(location: str, tokenizer, dtype: torch.dtype = torch.float
 
     depth = {}
     if num_layers is not None:
-        available = getattr(AutoConfig.from_pretrained(location), "num_hidden_layers", None)
+        with reading(location, "config"):
+            available = getattr(AutoConfig.from_pretrained(location), "num_hidden_layers", None)
         if available is not None and num_layers > available:
             raise RLHFError(f"reward.backbone_layers is {num_layers}, but {location} has only {available} layers: "
                             f"use at most {available}, or unset it for all")
         depth = {"num_hidden_layers": num_layers}
-    model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype, **depth)
+    with reading(location, "weights"):
+        model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype, **depth)
     if model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     model.config.pad_token_id = tokenizer.pad_token_id
@@ -153,7 +158,8 @@ def save_reward_model(model, tokenizer, out_dir: str | Path, extra: Optional[dic
 
 
 def load_reward_model(location: str | Path, dtype: torch.dtype = torch.float32):
-    """Model and tokenizer of a saved reward model; refuses a directory without normalisation."""
+    """Model and tokenizer of a saved reward model; refuses a directory without normalisation, and
+    names the damaged file of a damaged one."""
     from transformers import AutoModelForSequenceClassification
 
     from rlhf.models.tokenizer import load_tokenizer
@@ -161,15 +167,39 @@ def load_reward_model(location: str | Path, dtype: torch.dtype = torch.float32):
     location = Path(location)
     if not is_model_dir(location):
         raise RLHFError(f"{location} holds no reward model (no config.json): train one with `rlhf train-reward`")
-    head_file = location / HEAD_FILE
-    if not head_file.is_file():
+    info = read_head(location)  # before the weights: a broken head file is found in milliseconds
+    with reading(location, "weights", RETRAIN):
+        model, loading = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype,
+                                                                            output_loading_info=True)
+    check_loaded_weights(location, loading, RETRAIN)
+    model.score = NormalizedScore(model.score, info["gain"], info["bias"], info.get("pooling", "last"))
+    disable_dropout(model)
+    model.eval()
+    return model, load_tokenizer(str(location), padding_side="right", hint=RETRAIN)
+
+
+def read_head(location: Path) -> dict:
+    """reward_head.json, checked: finite numbers `gain` (not 0: rewards are divided by it) and `bias`,
+    and a known `pooling`."""
+    path = location / HEAD_FILE
+    if not path.is_file():
         raise RLHFError(
             f"{location} has no {HEAD_FILE}: its rewards are not normalised. "
             "Use a reward model trained by `rlhf train-reward` (it saves the gain and bias there)"
         )
-    info = json.loads(head_file.read_text())
-    model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=1, dtype=dtype)
-    model.score = NormalizedScore(model.score, info["gain"], info["bias"], info.get("pooling", "last"))
-    disable_dropout(model)
-    model.eval()
-    return model, load_tokenizer(str(location), padding_side="right")
+    problem = json_problem(path)
+    if problem:
+        raise ModelNotAvailable(f"{problem}: {RETRAIN}")
+    info = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(info, dict):
+        raise ModelNotAvailable(f"{path} must hold a JSON object with gain and bias, not {type(info).__name__}: {RETRAIN}")
+    for key in ("gain", "bias"):
+        value = info.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or (key == "gain" and value == 0):
+            what = "missing" if key not in info else f"{value!r}"
+            raise ModelNotAvailable(f"{path}: '{key}' must be a finite number{' other than 0' if key == 'gain' else ''}, "
+                                    f"got {what}: {RETRAIN}")
+    if info.get("pooling", "last") not in POOLINGS:
+        raise ModelNotAvailable(f"{path}: 'pooling' must be one of {', '.join(POOLINGS)}, got {info['pooling']!r}: {RETRAIN}")
+    return info

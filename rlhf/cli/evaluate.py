@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rlhf.cli.output import log
-from rlhf.config import load_config, write_run_config
+from rlhf.config import check_run_dir, load_config, write_run_config
 
 
 def register(sub) -> None:
@@ -25,6 +25,7 @@ def evaluate(args, overrides) -> int:
 
     config = load_config(args.config, overrides)
     systems_for(config)  # nothing to compare is refused before the run directory is written
+    check_run_dir(config)
     store = open_store(config) if args.human else None  # a damaged store too
     write_run_config(config)
     if args.human:

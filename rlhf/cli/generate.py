@@ -36,10 +36,15 @@ def generate(args, overrides) -> int:
     from rlhf.generation import generate as sample
     from rlhf.generation import sampling_settings
     from rlhf.models.loading import load_model_for
-    from rlhf.run.files import write_jsonl
+    from rlhf.run.files import check_writable, write_jsonl
     from rlhf.tasks.queries import Query, encode, queries_for
 
     config = load_config(args.config, overrides)
+    output = args.output
+    if args.config and output is None:
+        output = str(config.layout.generations)
+    if output:  # refused before the model loads, not after everything is sampled
+        check_writable(output, "--output" if args.output else "the run directory's generations file")
     model, tokenizer = load_model_for(config, log)
     if args.prompt_texts:
         queries = [Query(id=f"prompt-{i}", text=t, input_ids=encode(tokenizer, t)) for i, t in enumerate(args.prompt_texts)]
@@ -52,9 +57,7 @@ def generate(args, overrides) -> int:
              "settings": asdict(settings)} for q, samples in zip(queries, results)]
     if not args.quiet:
         _print_rows(rows)
-    output = args.output
-    if args.config and output is None:
-        output = str(config.layout.generations)
+    if args.config and args.output is None:
         write_run_config(config)
     if output:
         write_jsonl(output, rows)

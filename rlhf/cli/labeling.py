@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from rlhf.cli.output import log
-from rlhf.config import Config, load_config, write_run_config
+from rlhf.config import Config, check_run_dir, load_config, write_run_config
 from rlhf.config.secrets import DATABASE_URL_ENV, mask_url
 from rlhf.errors import RLHFError
 from rlhf.labeling.store import existing_store, open_store
@@ -73,6 +73,7 @@ def sample(args, overrides) -> int:
     from rlhf.tasks.queries import queries_for
 
     config = load_config(args.config, overrides)
+    check_run_dir(config)
     # The model and the prompts are checked before the run directory or the store is written.
     # The config keeps naming the base model; the samples come from the trained policy when one is named.
     policy = replace(config, model=replace(config.model, name=config.labeling.policy)) if config.labeling.policy else config
@@ -94,11 +95,18 @@ def labelers(args, overrides) -> int:
         for labeler in open_store(config).labelers():
             print(f"{labeler.name:24} {labeler.role}")
         return 0
+    _check_store_folder(config)
     password = _read_password(args.password_stdin)  # before the store is created: a refused password writes nothing
     store = open_store(config)
     labeler = store.add_labeler(args.name, password, "admin" if args.admin else "labeler")
     log(f"added {labeler.role} {labeler.name!r} to {mask_url(config.database_url)}")
     return 0
+
+
+def _check_store_folder(config: Config) -> None:
+    """A SQLite label store lives in the run directory, which must then be writable; a database server needs none."""
+    if not config.labeling.database_url:
+        check_run_dir(config)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -115,6 +123,10 @@ def _read_password(from_stdin: bool) -> str:
 
 def label(args, overrides) -> int:
     config = load_config(args.config, overrides)
+    if args.simulate:
+        _check_store_folder(config)
+    else:
+        check_run_dir(config)  # the app reads the config from the run directory's copy
     store = existing_store(config, f"run `rlhf sample --config {args.config}` first")
     if store.count_batches() == 0:
         raise RLHFError(f"the label store has no sample batches yet: run `rlhf sample --config {args.config}` first")
@@ -177,9 +189,12 @@ def _simulate(config: Config, store, kind: str, limit) -> int:
 
 def export(args, overrides) -> int:
     from rlhf.labeling.export import export_labels
+    from rlhf.run.files import check_writable
 
     config = load_config(args.config, overrides)
     out = Path(args.out) if args.out else config.layout.exports
+    check_writable(out, "--out" if args.out else "the exports folder", folder=True,
+                   fix="choose another directory" if args.out else "pass --out DIR to write elsewhere")
     store = existing_store(config, f"sample and label first (`rlhf sample --config {args.config}`, then `rlhf label`)")
     written = export_labels(store, out, config.task.name)
     for name, path in written.items():
@@ -193,6 +208,7 @@ def import_labels(args, overrides) -> int:
     if args.format == "openai" and not args.tokenizer:
         raise RLHFError("--format openai needs --tokenizer: the GPT-2 tokenizer folder the token ids come from")
     config = load_config(args.config, overrides)
+    _check_store_folder(config)
     # The whole file is read and checked before the store (and the run directory) is touched.
     records = read_openai_labels(args.file, args.tokenizer) if args.format == "openai" else read_best_of_4(args.file)
     if not config.has_label_store():

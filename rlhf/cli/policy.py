@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from rlhf.cli.output import log
-from rlhf.config.run_config import load_config
+from rlhf.config.run_config import check_run_dir, load_config
 from rlhf.run.layout import is_model_dir
 
 
@@ -25,6 +25,7 @@ def train_policy(args, overrides) -> int:
     from rlhf.policy.train import train_policy as run
 
     config = load_config(args.config, overrides)
+    check_run_dir(config)
     location = config.reward_model_dir
     if not is_model_dir(location):  # refused before any model is loaded or anything written
         raise RLHFError(f"no reward model at {location}: train one with `rlhf train-reward --config {args.config}` "

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from rlhf.cli.output import log
-from rlhf.config.run_config import load_config
+from rlhf.config.run_config import check_run_dir, load_config
 from rlhf.errors import DataError, RLHFError
 
 
@@ -32,6 +32,7 @@ def train_reward(args, overrides) -> int:
     from rlhf.labeling.store import existing_store
 
     config = load_config(args.config, overrides)
+    check_run_dir(config)
     store = None if config.reward.labels else existing_store(
         config, "sample and label first (`rlhf sample`, `rlhf label`), import labels (`rlhf import`), or pass --labels FILE")
     metrics = run(config, store, log=log, overwrite=args.overwrite)
@@ -44,18 +45,22 @@ def train_reward(args, overrides) -> int:
 def score(args, overrides) -> int:
     from reward.model import load_reward_model
     from reward.normalize import rewards as normalized_rewards
+    from rlhf.run.files import check_writable, write_jsonl
 
     rows = _read_rows(args.jsonl) if args.jsonl else [{"query": args.query, "response": t} for t in args.text]
     if not rows:
         raise RLHFError("nothing to score: give --text TEXT (repeatable) or --jsonl FILE")
+    if args.output:
+        check_writable(args.output, "--output")  # before the reward model loads
     model, tokenizer = load_reward_model(args.reward_model)
     rewards = normalized_rewards(model, tokenizer, [(r["query"], r["response"]) for r in rows])
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    for row, value in zip(rows, rewards.tolist()):
-        out.write(json.dumps({**row, "reward": round(value, 6)}, ensure_ascii=False) + "\n")
-    if args.output:
-        out.close()
-        log(f"scored {len(rows)} texts into {args.output}")
+    scored = [{**row, "reward": round(value, 6)} for row, value in zip(rows, rewards.tolist())]
+    if not args.output:
+        for row in scored:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
+    write_jsonl(args.output, scored)  # whole or not at all
+    log(f"scored {len(rows)} texts into {args.output}")
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rlhf.cli.output import log
-from rlhf.config import load_config
+from rlhf.config import check_run_dir, load_config
 from rlhf.errors import RLHFError
 
 
@@ -21,6 +21,7 @@ def run(args, overrides) -> int:
     if args.rounds < 1:
         raise RLHFError(f"--rounds must be at least 1, got {args.rounds}")
     config = load_config(args.config, overrides)
+    check_run_dir(config)
     if not config.run_dir.exists():  # a new run: its model and prompts are checked before its directory is made
         check_model_and_prompts(config, log=log)
     run_loop(config, rounds=args.rounds, log=log)  # waiting for human labels is not a failure: it says how to go on

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from rlhf.cli.output import log
-from rlhf.config.run_config import load_config
+from rlhf.config.run_config import check_run_dir, load_config
 
 
 def register(sub) -> None:
@@ -21,6 +21,7 @@ def sft(args, overrides) -> int:
     from rlhf.sft.train import train_sft
 
     config = load_config(args.config, overrides)
+    check_run_dir(config)
     say = log if os.environ.get("RANK", "0") == "0" else (lambda message: None)  # one voice under accelerate launch
     metrics = train_sft(config, log=say, resume=args.resume, overwrite=args.overwrite)
     say(f"held-out loss {metrics['eval_loss_before']:.3f} -> {metrics['eval_loss']:.3f} "

@@ -16,7 +16,7 @@ from rlhf.config.prompt_source import PromptSource
 from rlhf.config.secrets import mask_url, unmask_database_url
 from rlhf.config.sections import EvaluationSettings, GenerationSettings, LabelingConfig, ModelConfig, PolicySettings, RewardSettings, SftSettings
 from rlhf.config.task import Task, resolve_task_spec
-from rlhf.run.files import write_text
+from rlhf.run.files import check_writable, write_text
 from rlhf.run.layout import RunLayout, sqlite_url
 
 
@@ -104,3 +104,9 @@ def config_yaml(config: Config) -> str:
 def write_run_config(config: Config) -> Path:
     """The resolved config, exactly as run (password masked), at runs/<name>/config.yaml."""
     return write_text(config.layout.config, config_yaml(config))
+
+
+def check_run_dir(config: Config) -> Path:
+    """The run directory, refused before any model loads when it could not be written."""
+    return check_writable(config.run_dir, "run directory", folder=True,
+                          fix="set output_dir (--output_dir DIR) to a folder you can write, or choose another run name")

@@ -15,6 +15,7 @@ from rlhf.config.loader import expand_path
 from rlhf.config.sections import ModelConfig
 from rlhf.errors import ConfigError, ModelNotAvailable
 from rlhf.models import offline as offline_models
+from rlhf.models.damage import check_loaded_weights, reading
 from rlhf.models.hub import use_offline_mode_if_unreachable
 from rlhf.models.tokenizer import add_pad_token, load_tokenizer
 from rlhf.run.layout import is_model_dir
@@ -84,7 +85,10 @@ def load_causal_lm(cfg: ModelConfig, location: Optional[str] = None, log=print):
     hf_logging.disable_progress_bar()  # a per-load "Loading weights" bar is noise beside our own progress
     device = pick_device(cfg.device)
     tokenizer = load_tokenizer(location)
-    model = AutoModelForCausalLM.from_pretrained(location, dtype=pick_dtype(cfg.dtype, device), revision=cfg.revision)
+    with reading(location, "weights"):
+        model, info = AutoModelForCausalLM.from_pretrained(location, dtype=pick_dtype(cfg.dtype, device),
+                                                           revision=cfg.revision, output_loading_info=True)
+    check_loaded_weights(location, info)
     add_pad_token(tokenizer, model)
     model.eval()
     return model.to(device), tokenizer
@@ -119,7 +123,9 @@ def checked_location(config: Config, log=print) -> str:
 
     model = config.model
     location = resolve(model.name, model.cache_dir, log=log, revision=model.revision)
-    check_against_model(config, AutoConfig.from_pretrained(location, revision=model.revision))
+    with reading(location, "config"):
+        model_config = AutoConfig.from_pretrained(location, revision=model.revision)
+    check_against_model(config, model_config)
     return location
 
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
+from rlhf.models.damage import check_tokenizer, reading
+
 PAD_TOKEN = "<|pad|>"
 
 
-def load_tokenizer(location: str, padding_side: str = "left"):
+def load_tokenizer(location: str, padding_side: str = "left", hint: Optional[str] = None):
     """A tokenizer with a pad token distinct from EOS; left padding unless asked otherwise.
 
-    `padding_side` is not kept by save_pretrained, so it is set on every load.
+    `padding_side` is not kept by save_pretrained, so it is set on every load. Damaged or missing
+    tokenizer files are one ModelNotAvailable naming them, with `hint` saying what to do.
     """
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(location)
+    with reading(location, "tokenizer", hint):
+        tokenizer = AutoTokenizer.from_pretrained(location)
+    check_tokenizer(location, tokenizer, hint)
     add_pad_token(tokenizer)
     tokenizer.padding_side = padding_side
     return tokenizer

@@ -13,19 +13,17 @@ from typing import Optional, Sequence
 from rlhf.errors import RLHFError
 from rlhf.report.render import render_html, render_markdown, slug
 from rlhf.report.runs import Run, load_run
-from rlhf.run.files import write_text
+from rlhf.run.files import check_writable, write_text
 from rlhf.run.layout import RunLayout
 
 
 def _output_dir(runs: Sequence[Run], out_dir) -> Path:
+    """Where the report goes, checked to be writable before any plot is drawn."""
     if out_dir is None:
         if len(runs) > 1:
             raise RLHFError(f"{len(runs)} runs need an output directory: pass --out DIR")
-        return runs[0].path
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise RLHFError(f"--out {out} is a file, not a directory")
-    return out
+        return check_writable(runs[0].path, "the run directory", folder=True, fix="pass --out DIR to write elsewhere")
+    return check_writable(out_dir, "--out", folder=True, fix="choose another directory")
 
 
 def _assign_keys(runs: Sequence[Run]) -> None:

@@ -33,6 +33,37 @@ def atomic_path(path: str | Path, overwrite: bool = True):
             os.remove(tmp)
 
 
+def check_writable(path: str | Path, what: str, folder: bool = False, fix: str = "choose another path") -> Path:
+    """Refuse an output that could not be written, before the work that makes it: a failed write
+    after an hour of sampling or training loses the hour and ends in a traceback.
+
+    `path` is a file (or with `folder`, a folder) that may not exist yet; what must hold is that
+    it is not the other kind, and that the nearest folder on its way that exists is a folder the
+    process may write in. os.access asks the kernel, so a read-only mount counts too.
+    """
+    path = Path(path)
+    try:
+        return _check_writable(path, what, folder, fix)
+    except OSError as e:  # a folder on the way that may not even be looked into
+        raise RLHFError(f"{what} {path} cannot be written: {e.strerror or e}; {fix}") from None
+
+
+def _check_writable(path: Path, what: str, folder: bool, fix: str) -> Path:
+    if path.is_dir() and not folder:
+        raise RLHFError(f"{what} {path} is a folder: name a file (such as {path / 'out.jsonl'}), or {fix}")
+    if folder and path.exists() and not path.is_dir():
+        raise RLHFError(f"{what} {path} is a file, not a folder: {fix}")
+    existing = path if folder and path.is_dir() else path.parent
+    while not existing.exists():  # exists() is False below a regular file too: the walk stops at that file
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RLHFError(f"{what} {path} cannot be written: {existing} is a file, not a folder; {fix}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RLHFError(f"{what} {path} cannot be written: no permission to write in {existing}; "
+                        f"{fix}, or make {existing} writable")
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
