@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
@@ -42,11 +44,43 @@ class PromptSource:
             yield "max_rows", f"must be positive, got {self.max_rows}"
         if self.kind == "demo" and self.path not in DEMO_SETS:
             yield "path", f"the demo set is one of {', '.join(DEMO_SETS)}, got {self.path!r}"
+        special = special_file_kind(self.path) if self.path and self.kind not in ("demo", "hub") else None
+        if special:
+            yield "path", (f"{self.path} is a {special}, not a regular file: it may never end; "
+                           "point prompts.path at a text, JSONL or CSV file")
+        encoding_problem = _encoding_problem(self.encoding)
+        if encoding_problem:
+            yield "encoding", encoding_problem
         if self.kind in ("text", "jsonl", "csv", "parquet") and not local_files(self.path):
             yield "path", not_found(self.path)
         if self.kind == "auto" and self.path and not local_files(self.path) and (
                 looks_local(self.path) or expand_path(self.path).is_dir()):
             yield "path", not_found(self.path)
+
+
+def special_file_kind(path: str) -> Optional[str]:
+    """What a path that exists but is neither a regular file nor a folder is (a device, a pipe), else None."""
+    try:
+        mode = os.stat(expand_path(path)).st_mode
+    except (OSError, ValueError):  # missing, or a name no file system takes: other checks say so
+        return None
+    kinds = {stat.S_ISCHR: "character device", stat.S_ISBLK: "block device", stat.S_ISFIFO: "named pipe",
+             stat.S_ISSOCK: "socket"}
+    return next((name for test, name in kinds.items() if test(mode)), None)
+
+
+def _encoding_problem(encoding: str) -> Optional[str]:
+    """Prompt files are read line by line, split at the byte \\n: an encoding must know that byte as a line break."""
+    try:
+        splits_at_newline = b"a\nb".decode(encoding) == "a\nb"
+    except LookupError:
+        return f"unknown text encoding {encoding!r}: use utf-8, latin-1, cp1252 or another Python text codec"
+    except UnicodeDecodeError:
+        splits_at_newline = False
+    if not splits_at_newline:
+        return (f"{encoding} does not write a line break as the byte \\n, and prompt files are read line by line: "
+                "convert the file to UTF-8 (iconv -f ENCODING -t UTF-8)")
+    return None
 
 
 def not_found(path: Optional[str]) -> str:

@@ -189,12 +189,19 @@ def _generic_record(where: str, obj: dict, expected_n: Optional[int]) -> Record:
         return _batch_reference(where, obj)
     if not isinstance(obj.get("query"), str):
         _fail(where, "query", "missing" if "query" not in obj else f"must be a string, got {obj['query']!r}")
+    _check_query_text(where, obj["query"])
     n = _sample_count(where, obj, expected_n)
     samples = [obj[f"sample{i}"] for i in range(n)]
     for i, text in enumerate(samples):
         if not isinstance(text, str):
             _fail(where, f"sample{i}", f"must be a string, got {text!r}")
     return Record(where, samples, _best(where, obj, n), query=obj["query"], **_optional(where, obj, n))
+
+
+def _check_query_text(where: str, query: str) -> None:
+    # Samples of no prompt teach the reward model nothing, and all such lines would share one query id.
+    if not query.strip():
+        _fail(where, "query", "is empty: a label needs the prompt its samples continue")
 
 
 def _batch_reference(where: str, obj: dict) -> Record:
@@ -376,6 +383,7 @@ def _openai_record(where: str, obj: dict, n: Optional[int], tokenizer, labeler: 
     # OpenAI padded with ids past the vocabulary (50259): they are not text.
     kept = {name: [t for t in tokens if 0 <= t < len(tokenizer)] for name, tokens in ids.items()}
     text = {name: tokenizer.decode(tokens, clean_up_tokenization_spaces=False) for name, tokens in kept.items()}
+    _check_query_text(where, text["query"])  # a query of padding ids only
     samples = [f"sample{i}" for i in range(n)]
     return Record(where, [text[s] for s in samples], best, query=text["query"], labeler=labeler, policy=policy,
                   query_token_ids=kept["query"], sample_token_ids=[kept[s] for s in samples])

@@ -6,7 +6,8 @@ field names, or the small demo set shipped in `rlhf/data/`. Every record gets an
 column where it has one); the train/eval split is a hash of that id, so with real ids it does not
 move when rows are added or reordered.
 Bad rows are counted by reason and reported, never fatal; a source with no usable row at all is
-one `DataError` saying why and what to change.
+one `DataError` saying why and what to change. Local files are read with bounded memory
+(`rlhf.tasks.lines`): a line or CSV record over MAX_LINE_BYTES is such a bad row.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 from rlhf.config.loader import expand_path
 from rlhf.config.prompt_source import DEMO_FIELDS, DEMO_SETS, SUFFIX_KINDS, PromptSource, local_files, looks_local, not_found
 from rlhf.errors import DataError
+from rlhf.tasks.lines import MAX_LINE_BYTES, RECORD_TOO_LONG, TOO_LONG, csv_rows, jsonl_lines, text_of
 
 if TYPE_CHECKING:
     import datasets
@@ -103,6 +105,9 @@ def _no_prompts(kind: str, source: PromptSource, needed, columns: dict, report: 
         hints.append(f"the file is not {source.encoding} text: set prompts.encoding or convert it")
     if "not valid JSON" in report.skipped or "not a JSON object" in report.skipped:
         hints.append("JSONL needs one JSON object per line")
+    if TOO_LONG in report.skipped or RECORD_TOO_LONG in report.skipped:
+        hints.append(f"a line (or CSV record) may hold at most {MAX_LINE_BYTES:,} bytes: point prompts.path at a file "
+                     "of text lines")
     hint = "; ".join(hints) or "fix the file or point prompts.path at another source"
     return f"{where} gave no usable prompts (skipped {reasons}): {hint}"
 
@@ -130,7 +135,7 @@ def _rows(kind: str, source: PromptSource, report: PromptReport) -> Iterator[dic
         yield from _jsonl_rows(local_files(source.path), source.encoding, report)
     elif kind in ("csv", "parquet"):
         for path in local_files(source.path):
-            yield from _table_rows(kind, path)
+            yield from _table_rows(kind, path, source.encoding, report)
     elif kind == "hub":
         yield from _hub_rows(source)
     else:
@@ -139,33 +144,27 @@ def _rows(kind: str, source: PromptSource, report: PromptReport) -> Iterator[dic
 
 def _jsonl_rows(paths: list[str], encoding: str, report: PromptReport) -> Iterator[dict]:
     for path in paths:
-        with open(path, "rb") as f:
-            for n, line in enumerate(f, 1):
-                try:
-                    text = line.decode(encoding)
-                except UnicodeDecodeError:
-                    report.skipped["wrong encoding"] += 1
-                    continue
-                if not text.strip():
-                    continue
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError:
-                    report.skipped["not valid JSON"] += 1
-                    continue
-                if not isinstance(row, dict):
-                    report.skipped["not a JSON object"] += 1
-                    continue
-                row.setdefault("__id__", f"{Path(path).stem}:{n}")
-                yield row
+        for n, text in jsonl_lines(path, encoding, report.skipped):
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError:
+                report.skipped["not valid JSON"] += 1
+                continue
+            if not isinstance(row, dict):
+                report.skipped["not a JSON object"] += 1
+                continue
+            row.setdefault("__id__", f"{Path(path).stem}:{n}")
+            yield row
 
 
-def _table_rows(kind: str, path: str) -> Iterator[dict]:
+def _table_rows(kind: str, path: str, encoding: str, report: PromptReport) -> Iterator[dict]:
     import datasets
 
-    reader = datasets.Dataset.from_csv if kind == "csv" else datasets.Dataset.from_parquet
+    if kind == "csv":  # read here, line by line: pandas holds a whole line, however long, in memory
+        yield from csv_rows(path, encoding, report.skipped)
+        return
     try:
-        table = reader(path, keep_in_memory=True)
+        table = datasets.Dataset.from_parquet(path, keep_in_memory=True)
     except Exception as exc:  # pyarrow and pandas raise many types for a broken file
         raise DataError(f"cannot read {kind} file {path}: {str(exc).splitlines()[0]}") from None
     for n, row in enumerate(table, 1):
@@ -194,25 +193,11 @@ def _hub_rows(source: PromptSource) -> Iterator[dict]:
 
 def _text_rows(source, count_tokens, max_tokens: int, report: PromptReport) -> Iterator[dict]:
     for path in local_files(source.path):
-        text = _decode_lines(Path(path).read_bytes(), source.encoding, report)
+        text = text_of(path, source.encoding, report.skipped)
         sentences = split_sentences(text)
         lengths = count_tokens([" " + s for s in sentences]) if sentences else []
         for n, excerpt in enumerate(_excerpts(sentences, lengths, max_tokens, report)):
             yield {"text": excerpt, "__id__": f"{Path(path).stem}:{n}"}
-
-
-def _decode_lines(data: bytes, encoding: str, report: PromptReport) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
-        lines = []
-        for line in data.split(b"\n"):
-            try:
-                lines.append(line.decode(encoding))
-            except UnicodeDecodeError:
-                report.skipped["wrong encoding"] += 1
-                lines.append("")
-        return "\n".join(lines)
 
 
 def split_sentences(text: str) -> list[str]:

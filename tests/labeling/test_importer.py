@@ -97,6 +97,8 @@ GOOD = {"query": "Q", "sample0": "a", "sample1": "b", "sample2": "c", "sample3":
 BAD_LINES = {
     "missing field": ({k: v for k, v in GOOD.items() if k != "best"}, "best", "missing"),
     "missing query": ({k: v for k, v in GOOD.items() if k != "query"}, "query", "missing"),
+    "empty query": ({**GOOD, "query": ""}, "query", "is empty"),
+    "blank query": ({**GOOD, "query": " \n "}, "query", "is empty"),
     "best out of range": ({**GOOD, "best": 4}, "best", "out of range"),
     "best not an integer": ({**GOOD, "best": "1"}, "best", "must be an integer"),
     "best a float": ({**GOOD, "best": 1.0}, "best", "must be an integer"),
@@ -192,6 +194,7 @@ def test_openai_labels_decode_to_the_original_texts(tmp_path, shared_data, gpt2,
     ({"best": 4}, "best", "out of range"),
     ({"sample2": "text"}, "sample2", "list of integer token ids"),
     ({"query": None}, "query", "list of integer token ids"),
+    ({"query": [PAD, PAD]}, "query", "is empty"),
 ])
 def test_bad_openai_records_import_nothing(tmp_path, shared_data, gpt2, change, field, problem):
     records = openai_records(gpt2)
