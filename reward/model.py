@@ -178,6 +178,15 @@ def load_reward_model(location: str | Path, dtype: torch.dtype = torch.float32):
     return model, load_tokenizer(str(location), padding_side="right", hint=RETRAIN)
 
 
+def _number_problem(info: dict, key: str) -> Optional[str]:
+    value = info.get(key)
+    finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if finite and not (key == "gain" and value == 0):
+        return None
+    wanted = "a finite number other than 0" if key == "gain" else "a finite number"
+    return f"'{key}' must be {wanted}, got {'missing' if key not in info else repr(value)}"
+
+
 def read_head(location: Path) -> dict:
     """reward_head.json, checked: finite numbers `gain` (not 0: rewards are divided by it) and `bias`,
     and a known `pooling`."""
@@ -194,12 +203,9 @@ def read_head(location: Path) -> dict:
     if not isinstance(info, dict):
         raise ModelNotAvailable(f"{path} must hold a JSON object with gain and bias, not {type(info).__name__}: {RETRAIN}")
     for key in ("gain", "bias"):
-        value = info.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or (key == "gain" and value == 0):
-            what = "missing" if key not in info else f"{value!r}"
-            raise ModelNotAvailable(f"{path}: '{key}' must be a finite number{' other than 0' if key == 'gain' else ''}, "
-                                    f"got {what}: {RETRAIN}")
+        problem = _number_problem(info, key)
+        if problem:
+            raise ModelNotAvailable(f"{path}: {problem}: {RETRAIN}")
     if info.get("pooling", "last") not in POOLINGS:
         raise ModelNotAvailable(f"{path}: 'pooling' must be one of {', '.join(POOLINGS)}, got {info['pooling']!r}: {RETRAIN}")
     return info

@@ -72,6 +72,18 @@ def tiny_llama(tmp_path_factory) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("tiny") / "llama", "llama")
 
 
+@pytest.fixture(scope="session")
+def tiny_reward_model(tmp_path_factory, tiny_gpt2) -> Path:
+    """An untrained reward model (head and normalisation) on the tiny GPT-2, saved as `rlhf train-reward` saves one."""
+    from reward.model import build_reward_model, save_reward_model
+    from rlhf.models.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_gpt2), padding_side="right")
+    path = tmp_path_factory.mktemp("tiny") / "reward_model"
+    save_reward_model(build_reward_model(str(tiny_gpt2), tokenizer), tokenizer, path)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     """No test writes to the user's model cache unless it asks for the real one."""

@@ -1,4 +1,5 @@
-"""Bad input, table-driven: malformed configs, prompt files, label files and command-line arguments.
+"""Bad input, table-driven: malformed configs, prompt files, label files, command-line arguments,
+damaged model and reward-model folders, outputs that cannot be written, and endless inputs.
 
 Each case must end with ONE clear message (naming the problem and what to do), a non-zero exit
 code, no traceback, and nothing written: the files under the working folder (the test's tmp dir,
@@ -12,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Union
 
 import pytest
+from bad_input_fixtures import as_pulled_alias, cut_in_half, drop, foreign_weights, needs_dev_zero, put, read_only
 from store_damage import DAMAGE, REASON, small_store
 
 MODEL = "@MODEL@"  # replaced by the tiny GPT-2 directory
@@ -45,6 +48,9 @@ class Case:
     code: int
     files: dict = field(default_factory=dict)  # relative path -> text, bytes, or None for an empty folder
     setup: Optional[Callable] = None  # (cli, monkeypatch) -> None, run before the "before" snapshot
+    damage: Optional[Callable] = None  # (folder) -> None: damages `target`, a copy of the `source` fixture's model
+    source: str = "tiny_gpt2"
+    target: str = "model"
 
 
 SAMPLE = ["sample", "--config", "c.yaml"]
@@ -75,6 +81,15 @@ def _short_password(cli, monkeypatch):
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+
+
+HEAD = {"gain": 1.5, "bias": 0.25, "pooling": "last"}
+HEAD_FILE = "reward_head.json"
+GEN_MODEL = ["generate", "--model", "model", "--prompt", "Hi"]
+SCORE = ["score", "--reward-model", "model", "--text", "Hi"]
+REDO = "save or train the model again, or restore the folder from a backup"
+RETRAIN = "train it again with `rlhf train-reward --overwrite`"
+LONG_LINE = 5_000_000  # bytes: five times the readers' limit
 
 
 CASES = [
@@ -167,6 +182,11 @@ CASES = [
          ["no usable queries in the train split", "longer than task.query_length=200"], DATA_ERROR,
          with_config(cfg(prompts="{path: prompts.jsonl, eval_fraction: 0}", generation="{split: train}"),
                      **{"prompts.jsonl": jsonl({"text": "word " * 600})})),
+    Case("prompts-encoding-unknown", GENERATE, "config key 'prompts.encoding': unknown text encoding 'klingon'",
+         CONFIG_ERROR, with_config(cfg(prompts="{path: prompts.txt, encoding: klingon}"), **{"prompts.txt": "A tale.\n"})),
+    Case("prompts-encoding-without-byte-line-breaks", GENERATE,
+         ["config key 'prompts.encoding': utf-16 does not write a line break as the byte \\n", "convert the file to UTF-8"],
+         CONFIG_ERROR, with_config(cfg(prompts="{path: prompts.txt, encoding: utf-16}"), **{"prompts.txt": "A tale.\n"})),
     # -- label files (`rlhf import`) ----------------------------------------------------------------
     Case("labels-broken-json-line", IMPORT, ["labels.jsonl, line 2: not valid JSON", "nothing was imported"],
          DATA_ERROR, with_config(**{"labels.jsonl": jsonl(GOOD, '{"query": "Q", "best": ')})),
@@ -191,6 +211,8 @@ CASES = [
          DATA_ERROR, with_config(**{"labels.jsonl": json.dumps({**GOOD, "query": "\ud800"}) + "\n"})),
     Case("labels-round-out-of-range", IMPORT, f"line 1, field 'round': {2**70} is out of range", DATA_ERROR,
          with_config(**{"labels.jsonl": jsonl({**GOOD, "round": 2**70})})),
+    Case("labels-empty-query", IMPORT, ["labels.jsonl, line 2, field 'query': is empty", "nothing was imported"],
+         DATA_ERROR, with_config(**{"labels.jsonl": jsonl(GOOD, {**GOOD, "query": ""})})),
     Case("labels-file-missing", ["import", "--config", "c.yaml", "nope.jsonl"], "nope.jsonl: no such label file",
          DATA_ERROR, with_config()),
     Case("labels-openai-without-tokenizer", ["import", "--config", "c.yaml", "labels.json", "--format", "openai"],
@@ -293,6 +315,93 @@ CASES = [
          "config key 'generation.top_p': must be in (0, 1], got 1.5", CONFIG_ERROR),
     Case("generate-temperature-not-a-number", ["generate", "--model", MODEL, "--prompt", "Hi", "--temperature", "warm"],
          "argument --temperature: invalid float value: 'warm'", USAGE),
+    # -- damaged model folders (a copy of the tiny model at ./model, damaged) -------------------------
+    Case("model-config-not-json", GEN_MODEL, ["model/config.json is not valid JSON (line 1, column 2", REDO],
+         MODEL_ERROR, damage=put("config.json", "{not json")),
+    Case("model-config-of-no-known-model", GEN_MODEL, "model/config.json does not describe a model transformers can build",
+         MODEL_ERROR, damage=put("config.json", '{"model_type": "no-such-model"}')),
+    Case("model-weights-garbage", GEN_MODEL, ["model/model.safetensors is damaged (Error while deserializing header", REDO],
+         MODEL_ERROR, damage=put("model.safetensors", b"\x89garbage" * 64)),
+    Case("model-weights-truncated", GEN_MODEL, ["model/model.safetensors is damaged", "file not fully covered", REDO],
+         MODEL_ERROR, damage=cut_in_half("model.safetensors")),
+    Case("model-weights-missing", GEN_MODEL, ["model holds no weights (no model.safetensors or pytorch_model.bin)", REDO],
+         MODEL_ERROR, damage=drop("model.safetensors")),
+    Case("model-weights-of-another-model", GEN_MODEL,
+         ["model/model.safetensors lacks 29 of the model's tensors", "damaged or belongs to another model"], MODEL_ERROR,
+         damage=foreign_weights),
+    Case("model-tokenizer-missing", GEN_MODEL, ["model holds no tokenizer (tokenizer.json", REDO], MODEL_ERROR,
+         damage=drop("tokenizer.json", "tokenizer_config.json")),
+    Case("model-llama-tokenizer-missing", GEN_MODEL, "model holds no tokenizer", MODEL_ERROR,
+         damage=drop("tokenizer.json", "tokenizer_config.json"), source="tiny_llama"),
+    Case("model-tokenizer-not-json", GEN_MODEL, "model/tokenizer.json is not valid JSON", MODEL_ERROR,
+         damage=put("tokenizer.json", "{")),
+    Case("model-damaged-in-a-run-config", GENERATE, "model/config.json is not valid JSON", MODEL_ERROR,
+         with_config(cfg().replace(MODEL, "model")), damage=put("config.json", "")),
+    Case("model-pulled-alias-damaged", ["generate", "--model", "smollm2-135m", "--prompt", "Hi"],
+         ["smollm2-135m/model.safetensors is damaged", "and pull it again with `rlhf models pull smollm2-135m`"],
+         MODEL_ERROR, damage=as_pulled_alias(cut_in_half("model.safetensors")), target="cache/models/smollm2-135m"),
+    # -- damaged reward-model folders (a copy of a tiny reward model at ./model) ----------------------
+    Case("reward-head-not-json", SCORE, ["model/reward_head.json is not valid JSON", RETRAIN], MODEL_ERROR,
+         damage=put(HEAD_FILE, '{"gain": '), source="tiny_reward_model"),
+    Case("reward-head-not-an-object", SCORE, "reward_head.json must hold a JSON object with gain and bias, not list",
+         MODEL_ERROR, damage=put(HEAD_FILE, "[1.5, 0.25]"), source="tiny_reward_model"),
+    Case("reward-head-gain-a-string", SCORE, "reward_head.json: 'gain' must be a finite number other than 0, got '1.5'",
+         MODEL_ERROR, damage=put(HEAD_FILE, json.dumps({**HEAD, "gain": "1.5"})), source="tiny_reward_model"),
+    Case("reward-head-gain-zero", SCORE, "'gain' must be a finite number other than 0, got 0", MODEL_ERROR,
+         damage=put(HEAD_FILE, json.dumps({**HEAD, "gain": 0})), source="tiny_reward_model"),
+    Case("reward-head-bias-missing", SCORE, "reward_head.json: 'bias' must be a finite number, got missing", MODEL_ERROR,
+         damage=put(HEAD_FILE, '{"gain": 1.5}'), source="tiny_reward_model"),
+    Case("reward-head-bias-nan", SCORE, "'bias' must be a finite number, got nan", MODEL_ERROR,
+         damage=put(HEAD_FILE, '{"gain": 1.5, "bias": NaN}'), source="tiny_reward_model"),
+    Case("reward-head-pooling-unknown", SCORE, "'pooling' must be one of last, mean, got 'max'", MODEL_ERROR,
+         damage=put(HEAD_FILE, json.dumps({**HEAD, "pooling": "max"})), source="tiny_reward_model"),
+    Case("reward-weights-missing", SCORE, ["model holds no weights", RETRAIN], MODEL_ERROR,
+         damage=drop("model.safetensors"), source="tiny_reward_model"),
+    Case("reward-tokenizer-missing", SCORE, ["model holds no tokenizer", RETRAIN], MODEL_ERROR,
+         damage=drop("tokenizer.json", "tokenizer_config.json"), source="tiny_reward_model"),
+    Case("reward-weights-truncated-for-ppo", ["train-policy", "--config", "c.yaml", "--reward-model", "model"],
+         ["model/model.safetensors is damaged", RETRAIN], MODEL_ERROR, with_config(),
+         damage=cut_in_half("model.safetensors"), source="tiny_reward_model"),
+    # -- outputs that cannot be written: refused before any model loads ------------------------------
+    Case("generate-output-under-a-file", GEN_MODEL + ["--output", "afile/out.jsonl"],
+         "--output afile/out.jsonl cannot be written: afile is a file, not a folder; choose another path", RLHF_ERROR,
+         {"afile": "x"}),
+    Case("generate-output-is-a-folder", GEN_MODEL + ["--output", "out"], "--output out is a folder: name a file",
+         RLHF_ERROR, {"out": None}),
+    Case("generate-output-read-only", GEN_MODEL + ["--output", "ro/out.jsonl"],
+         "--output ro/out.jsonl cannot be written: no permission to write in ro", RLHF_ERROR, setup=read_only("ro")),
+    Case("generate-run-dir-under-a-file", GENERATE, ["runs/bad/generations.jsonl cannot be written: runs is a file"],
+         RLHF_ERROR, with_config(runs="x")),
+    Case("score-output-under-a-file", SCORE + ["--output", "afile/s.jsonl"], "--output afile/s.jsonl cannot be written",
+         RLHF_ERROR, {"afile": "x"}),
+    Case("score-output-is-a-folder", SCORE + ["--output", "out"], "--output out is a folder", RLHF_ERROR, {"out": None}),
+    Case("report-out-under-a-file", ["report", "runs/r", "--out", "afile/report"],
+         "--out afile/report cannot be written: afile is a file, not a folder", RLHF_ERROR,
+         {"runs/r/config.yaml": "name: r\n", "afile": "x"}),
+    Case("report-out-is-a-file", ["report", "runs/r", "--out", "afile"], "--out afile is a file, not a folder",
+         RLHF_ERROR, {"runs/r/config.yaml": "name: r\n", "afile": "x"}),
+    Case("report-out-read-only", ["report", "runs/r", "--out", "ro"], "--out ro cannot be written: no permission",
+         RLHF_ERROR, {"runs/r/config.yaml": "name: r\n"}, setup=read_only("ro")),
+    Case("export-out-under-a-file", ["export", "--config", "c.yaml", "--out", "afile/exports"],
+         "--out afile/exports cannot be written: afile is a file", RLHF_ERROR, with_config(afile="x")),
+    Case("sample-run-dir-under-a-file", SAMPLE, ["run directory runs/bad cannot be written: runs is a file",
+                                                 "set output_dir"], RLHF_ERROR, with_config(runs="x")),
+    Case("sample-run-dir-read-only", SAMPLE, "run directory runs/bad cannot be written: no permission to write in runs",
+         RLHF_ERROR, with_config(), setup=read_only("runs")),
+    Case("import-run-dir-under-a-file", IMPORT, "run directory runs/bad cannot be written", RLHF_ERROR,
+         with_config(runs="x", **{"labels.jsonl": jsonl(GOOD)})),
+    Case("train-reward-run-dir-under-a-file", ["train-reward", "--config", "c.yaml", "--labels", "l.jsonl"],
+         "run directory runs/bad cannot be written", RLHF_ERROR, with_config(runs="x", **{"l.jsonl": jsonl(GOOD)})),
+    # -- endless inputs: read with bounded memory, never to the end of a device ----------------------
+    Case("prompts-dev-zero", GENERATE, "config key 'prompts.path': /dev/zero is a character device, not a regular file",
+         CONFIG_ERROR, with_config(cfg(prompts="{path: /dev/zero}")), setup=needs_dev_zero),
+    Case("prompts-text-one-huge-line", GENERATE, ["gave no usable prompts (skipped 1 line longer than 1,000,000 bytes)",
+                                                  "a line (or CSV record) may hold at most"], DATA_ERROR,
+         with_config(cfg(prompts="{path: prompts.txt}"), **{"prompts.txt": b"A" * LONG_LINE})),
+    Case("prompts-jsonl-one-huge-line", GENERATE, "skipped 1 line longer than 1,000,000 bytes", DATA_ERROR,
+         with_config(cfg(prompts="{path: prompts.jsonl}"), **{"prompts.jsonl": b'{"text": "' + b"a" * LONG_LINE + b'"}'})),
+    Case("prompts-csv-one-huge-record", GENERATE, "skipped 1 line longer than 1,000,000 bytes", DATA_ERROR,
+         with_config(cfg(prompts="{path: prompts.csv}"), **{"prompts.csv": b'text\n"' + b"a" * LONG_LINE + b'"\n'})),
 ]
 
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -335,7 +444,8 @@ def test_there_are_enough_cases():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_gives_one_clear_message_and_writes_nothing(case, cli, tmp_path, tiny_gpt2, monkeypatch):
+def test_bad_input_gives_one_clear_message_and_writes_nothing(case, cli, tmp_path, tiny_gpt2, monkeypatch, request,
+                                                              capsys):
     fill = lambda s: s.replace(MODEL, str(tiny_gpt2)) if isinstance(s, str) else s
     for rel, content in case.files.items():
         path = tmp_path / rel
@@ -347,6 +457,9 @@ def test_bad_input_gives_one_clear_message_and_writes_nothing(case, cli, tmp_pat
             path.write_bytes(content)
         else:
             path.write_text(fill(content), encoding="utf-8")
+    if case.damage:
+        case.damage(Path(shutil.copytree(request.getfixturevalue(case.source), tmp_path / case.target)))
+        capsys.readouterr()  # a model fixture built just now printed its progress bars: not the command's output
     if case.setup:
         case.setup(cli, monkeypatch)
     before = snapshot(tmp_path)

@@ -3,8 +3,8 @@
 Python's file iteration, `read_bytes()` and pandas' CSV reader all hold a whole line, or a whole
 file, in memory: a file without line breaks - a log gone wrong, a binary dump, /dev/zero - grew
 the process by gigabytes before anything was reported. Here a line is read at most
-MAX_LINE_BYTES + 1 bytes at a time; a longer one is skipped to its end in chunks of that size and
-counted, like any other bad row. Only regular files are read: a device or a pipe may never end.
+MAX_LINE_BYTES + 1 bytes at a time; a longer one is skipped to its end in small chunks and counted,
+like any other bad row. Only regular files are read: a device or a pipe may never end.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from rlhf.errors import DataError
 MAX_LINE_BYTES = 1_000_000  # far beyond any prompt; a query is a few hundred tokens
 TOO_LONG = f"line longer than {MAX_LINE_BYTES:,} bytes"
 RECORD_TOO_LONG = f"record longer than {MAX_LINE_BYTES:,} bytes"
+SKIP_CHUNK = 1 << 16  # the rest of a line too long is read and dropped this many bytes at a time
 
 
 class RecordTooLong(Exception):
@@ -76,7 +77,7 @@ class BoundedLines:
 
     def _skip_rest_of_line(self) -> None:
         while True:
-            chunk = self.f.readline(self.limit)
+            chunk = self.f.readline(SKIP_CHUNK)
             if not chunk or chunk.endswith(b"\n"):
                 return
 
