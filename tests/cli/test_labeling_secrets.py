@@ -69,7 +69,7 @@ def test_the_config_copy_masks_the_password_and_reads_back_with_the_environment(
 def test_rlhf_label_writes_a_masked_copy_and_hands_the_real_url_to_the_app(config, monkeypatch):
     calls = []
     monkeypatch.setattr(labeling_commands, "existing_store", lambda c, what_to_do: types.SimpleNamespace(count_batches=lambda: 3))
-    monkeypatch.setattr(labeling_commands.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(labeling_commands, "serve", lambda cmd, env: calls.append((cmd, env)) or 0)
     logged = []
     monkeypatch.setattr(labeling_commands, "log", logged.append)
     source = config.run_dir.parent / "source.yaml"
