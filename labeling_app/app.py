@@ -21,8 +21,11 @@ st.set_page_config(page_title="Labeling", page_icon="🏷️", layout="centered"
 st.set_option("client.toolbarMode", "minimal")  # no "Deploy" or developer menu for labelers
 run = run_context()
 labeler = auth.current()  # None also when the sign-in has expired (it is cleared, and the form says so)
+if labeler is None and auth.LABELER not in st.session_state:
+    labeler = auth.resume(run.store, run.config.name)  # a sign-in from before a reload or a server restart
 if labeler is not None:
-    auth.touch()
+    auth.touch(run.store)
+auth.write_cookie(run.config.name)
 pages = [
     st.Page(ROUTES / "label.py", title="Label", icon=":material/label:", url_path="label", default=True),
     st.Page(ROUTES / "compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
@@ -36,5 +39,5 @@ if labeler is None:
     # that follows the click already has a labeler and draws the page.
     auth.sign_in_form(run.store, run.config.name, run.config.labeling)
     st.stop()
-auth.header(labeler)
+auth.header(labeler, run.store)
 page.run()

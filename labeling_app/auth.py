@@ -11,10 +11,16 @@ A sign-in lasts `labeling.session_minutes` and ends sooner when the session was 
 `labeling.idle_minutes` (both read from the run config at sign-in). An expired session is cleared
 like a sign-out, also when its first new action is a button callback (which Streamlit runs before
 the page script): callbacks that store anything call `current()` first.
+
+A sign-in survives a page reload and a server restart: it is also kept in the store
+(`rlhf.labeling.app_sessions`), and the browser holds its random token in a cookie (SameSite=Strict,
+never the password). A new browser session with the cookie resumes it (`resume`) when the store
+says it is within both limits and its labeler is still active; signing out deletes it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,6 +36,8 @@ LABELER = "labeler"
 LABEL_PAGE = "routes/label.py"  # relative to app.py
 _NAME, _PASSWORD, _FAILED, _NOTICE = "sign_in_name", "sign_in_password", "sign_in_failed", "sign_in_notice"
 _SESSION, _THROTTLE_ID = "sign_in_session", "sign_in_throttle_id"
+_TOKEN, _COOKIE, _STORED_AT = "sign_in_token", "sign_in_cookie", "sign_in_stored_at"
+STORE_TOUCH_SECONDS = 60.0  # how often a session's last use is written to the store (its idle limit after a restart)
 DEFAULT_SESSION_MINUTES, DEFAULT_IDLE_MINUTES = 480, 60
 THROTTLE = Throttle(free=3, base=1.0, cap=300.0)
 clock = time.monotonic  # tests replace it with a fake clock
@@ -61,11 +69,49 @@ def current() -> Optional[Labeler]:
     return labeler
 
 
-def touch() -> None:
-    """Mark the session as used now (app.py, on every run of a signed-in session)."""
+def touch(store: Optional[LabelStore] = None) -> None:
+    """Mark the session as used now (app.py, on every run of a signed-in session); in the store at most
+    once a minute, so that after a restart its idle limit counts from about the last use."""
     sign_in = st.session_state.get(_SESSION)
     if sign_in is not None:
         sign_in.last_seen = clock()
+    token = st.session_state.get(_TOKEN)
+    if store is not None and token and clock() - st.session_state.get(_STORED_AT, float("-inf")) >= STORE_TOUCH_SECONDS:
+        store.touch_app_session(token)
+        st.session_state[_STORED_AT] = clock()
+
+
+def cookie_name(run_name: str) -> str:
+    """One cookie per run: two runs' apps on one host (cookies ignore the port) keep their own sign-ins."""
+    return "rlhf_session_" + hashlib.sha256(run_name.encode()).hexdigest()[:12]
+
+
+def resume(store: LabelStore, run_name: str) -> Optional[Labeler]:
+    """The labeler of a sign-in this browser made before a reload or a server restart, if still valid."""
+    token = st.context.cookies.get(cookie_name(run_name))
+    if not isinstance(token, str) or not token:  # no cookie (or Streamlit's AppTest, which has no browser)
+        return None
+    resumed = store.resume_app_session(token)
+    if resumed is None:
+        st.session_state[_COOKIE] = ("clear",)  # expired, signed out or unknown: the browser forgets it
+        return None
+    labeler = Labeler(resumed.labeler_id, resumed.name, resumed.role)
+    now = clock()
+    st.session_state[LABELER] = labeler
+    st.session_state[_SESSION] = SignIn(now - resumed.age_s, now, resumed.max_age_s, resumed.max_idle_s)
+    st.session_state[_TOKEN] = token
+    return labeler
+
+
+def write_cookie(run_name: str) -> None:
+    """Set or clear the sign-in cookie in the browser, once, after a sign-in or a sign-out."""
+    action = st.session_state.pop(_COOKIE, None)
+    if action is None:
+        return
+    name = cookie_name(run_name)  # hex, and the token is URL-safe base64: nothing to escape
+    value = f"{name}={action[1]}; path=/; max-age={int(action[2])}" if action[0] == "set" else f"{name}=; path=/; max-age=0"
+    st.html(f'<script>document.cookie = "{value}; SameSite=Strict" + '
+            f'(location.protocol === "https:" ? "; Secure" : "");</script>', unsafe_allow_javascript=True)
 
 
 def sign_in_form(store: LabelStore, run_name: str, labeling=None) -> None:
@@ -119,19 +165,26 @@ def _sign_in(store: LabelStore, session_minutes: float = DEFAULT_SESSION_MINUTES
     st.session_state[LABELER] = labeler
     now = clock()
     st.session_state[_SESSION] = SignIn(now, now, 60.0 * session_minutes, 60.0 * idle_minutes)
+    token = store.open_app_session(labeler.id, 60.0 * session_minutes, 60.0 * idle_minutes)
+    st.session_state[_TOKEN] = token
+    st.session_state[_COOKIE] = ("set", token, 60.0 * session_minutes)
 
 
-def sign_out() -> None:
+def sign_out(store: Optional[LabelStore] = None) -> None:
+    token = st.session_state.get(_TOKEN)
+    if store is not None and token:
+        store.close_app_session(token)  # a copy of the cookie signs nobody in any more
     # Everything in the session belongs to the labeler who leaves (their current item included).
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state[_COOKIE] = ("clear",)
 
 
-def header(labeler: Labeler) -> None:
+def header(labeler: Labeler, store: Optional[LabelStore] = None) -> None:
     """Who is signed in, and the way out, on one line at the top of every page."""
     with st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="right"):
         render.caption(f"Signed in as {labeler.name}" + (" (admin)" if labeler.is_admin else ""))
-        st.button("Sign out", on_click=sign_out, key="sign_out", type="tertiary")
+        st.button("Sign out", on_click=sign_out, args=(store,), key="sign_out", type="tertiary")
 
 
 def require_signed_in() -> Labeler:

@@ -79,8 +79,9 @@ def free_port() -> int:
 class AppServer:
     """`streamlit run` of the app for one run config; a context manager that always stops it."""
 
-    def __init__(self, config_path: Path, log_path: Optional[Path] = None, startup_s: float = 60.0):
-        self.port = free_port()
+    def __init__(self, config_path: Path, log_path: Optional[Path] = None, startup_s: float = 60.0,
+                 port: Optional[int] = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config_path, self.startup_s = Path(config_path), startup_s
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"streamlit-{self.port}.log"

@@ -125,3 +125,21 @@ class SamplingClaimRow(Base):
     round: Mapped[int] = mapped_column(Integer)
     owner: Mapped[str] = mapped_column(String(255), index=True)  # host, PID namespace, PID and a random part
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AppSessionRow(Base):
+    """A labeling-app sign-in that outlives its browser tab: a reload or a server restart resumes it.
+
+    The browser keeps a random token in a cookie; the store keeps only its SHA-256 hash, when the
+    sign-in was made and last used, and its limits (rlhf/labeling/app_sessions.py).
+    """
+
+    __tablename__ = "app_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    labeler_id: Mapped[int] = mapped_column(ForeignKey("labelers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    max_age_s: Mapped[float] = mapped_column(Float)
+    max_idle_s: Mapped[float] = mapped_column(Float)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rlhf.config import Config
 from rlhf.errors import LabelTooSoon, RLHFError
 from rlhf.labeling import migrations, passwords
+from rlhf.labeling.app_sessions import AppSessions
 from rlhf.labeling.engine import prepare_sqlite_file, store_engine
 from rlhf.labeling.schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
@@ -73,7 +74,7 @@ class ComparisonProgress(NamedTuple):
     remaining: int  # open comparisons they can still be given (their claims and unclaimed ones)
 
 
-class LabelStore(LabelQueries, SamplingClaims):
+class LabelStore(LabelQueries, SamplingClaims, AppSessions):
     def __init__(self, url: str):
         self.url = url
         prepare_sqlite_file(url)  # SQLite: a damaged or empty file is refused, a new one made whole

@@ -343,3 +343,34 @@ def test_a_label_sooner_than_the_reading_time_after_its_item_was_handed_out_is_r
     assert [label.batch_id for label in store.labels()] == [item.batch_id]
     # Imports and simulated labelers pass no reading time: a label with no open assignment is not checked.
     store.submit(ann.id, 5, choice=1, min_seconds=60)
+
+
+def test_an_app_session_resumes_within_its_limits_and_never_after_sign_out(store):
+    ann = store.add_labeler("ann", "correct horse", "admin")
+    token = store.open_app_session(ann.id, max_age_s=3600, max_idle_s=600)
+    resumed = store.resume_app_session(token)
+    assert (resumed.labeler_id, resumed.name, resumed.role) == (ann.id, "ann", "admin") and 0 <= resumed.age_s < 60
+    assert store.resume_app_session("not-a-token") is None
+    with store.session() as s:  # only the token's hash is kept
+        assert token not in str(s.execute(store_schema_select_sessions()).all())
+    store.close_app_session(token)
+    assert store.resume_app_session(token) is None
+    idle = store.open_app_session(ann.id, max_age_s=3600, max_idle_s=0.01)
+    __import__("time").sleep(0.05)
+    assert store.resume_app_session(idle) is None and store.resume_app_session(idle) is None  # expired: deleted
+    kept = store.open_app_session(ann.id, max_age_s=3600, max_idle_s=600)
+    from sqlalchemy import update
+
+    from rlhf.labeling.schema import LabelerRow
+
+    with store.session() as s, s.begin():  # no command deactivates labelers yet
+        s.execute(update(LabelerRow).where(LabelerRow.id == ann.id).values(active=False))
+    assert store.resume_app_session(kept) is None  # a deactivated labeler's sign-ins end
+
+
+def store_schema_select_sessions():
+    from sqlalchemy import select
+
+    from rlhf.labeling.schema import AppSessionRow
+
+    return select(AppSessionRow.token_hash, AppSessionRow.labeler_id)

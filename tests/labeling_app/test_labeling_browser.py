@@ -237,3 +237,26 @@ def test_a_long_document_scrolls_in_its_box_and_both_summaries_stay_on_screen(tm
         wait_for_text(driver, "Nothing left to compare")
     [row] = store.comparisons()
     assert row.judge == "ann" and row.winner in ("a", "b")
+
+
+def test_a_sign_in_survives_a_reload_and_a_server_restart_but_not_a_sign_out(run, tmp_path):
+    config_path, store = run
+    url = None
+    with Chromium() as driver:
+        with AppServer(config_path, log_path=tmp_path / "first.log") as server:
+            url = server.url
+            tab = LabelingTab(driver, url)
+            tab.sign_in("ann", "ann-password")
+            first = tab.wait_for_item()
+            driver.refresh()  # a reload: a new Streamlit session, the same browser
+            assert tab.wait_for_item() == first and "Signed in as ann" in body_text(driver)
+        # The same port and store, a new server process: the browser's cookie resumes the sign-in.
+        with AppServer(config_path, log_path=tmp_path / "second.log", port=int(url.rsplit(":", 1)[1])):
+            driver.get(url)
+            assert tab.wait_for_item() == first and "Signed in as ann" in body_text(driver)
+            click_when_ready(driver, ("xpath", "//button[.//*[contains(text(), 'Sign out')]]"), "the Sign out button")
+            wait_for(driver, "input[aria-label='Password']")
+            driver.refresh()
+            wait_for(driver, "input[aria-label='Password']")  # signed out stays signed out
+            assert "Signed in as" not in body_text(driver)
+    assert "ann-password" not in (tmp_path / "first.log").read_text()

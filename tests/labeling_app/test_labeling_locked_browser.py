@@ -73,7 +73,7 @@ def test_model_text_is_inert_on_the_label_and_compare_pages(server, driver):
     assert no_alert(driver)
 
     tab = LabelingTab(driver, server.url + "/compare", page=COMPARE_PAGE)
-    tab.sign_in("ann", "ann-password")  # a new page load is a new session
+    driver.get(tab.url)  # a new page load is a new session, which the sign-in cookie resumes
     tab.wait_for_item()  # both sides, drawn by a finished run
     sides = driver.execute_script("return [...document.querySelectorAll('.rlhf-compare-text')].map(e => e.innerText).join('\\n')")
     for raw in (SCRIPT, IMG, LINK, IMAGE):

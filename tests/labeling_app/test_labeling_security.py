@@ -139,8 +139,9 @@ def test_each_page_script_has_its_own_guard(run, route):
 
 # -- a labeler sees only their own work -----------------------------------------------------------
 
-LABELER_CALLS = {"next_assignment": 0, "progress": 0, "submit": 0,  # argument index of the labeler's id
+LABELER_CALLS = {"next_assignment": 0, "progress": 0, "submit": 0, "open_app_session": 0,  # argument index of the labeler's id
                  "next_comparison": 0, "comparison_progress": 0, "judge_comparison": 1}  # ... or name
+SESSION_CALLS = {"resume_app_session", "touch_app_session", "close_app_session"}  # by the session's own token
 
 
 def test_a_labeler_sees_and_touches_only_their_own_assignments_labels_and_comparisons(run, monkeypatch):
@@ -162,7 +163,7 @@ def test_a_labeler_sees_and_touches_only_their_own_assignments_labels_and_compar
         assert "bob" not in text and "bob-secret-reason" not in text and "root" not in text
     assert exports == []
     # Every store call the pages made was about ann, and none reads other labelers' rows.
-    assert run.spy.names() <= {"authenticate", "query", *LABELER_CALLS}, run.spy.names()
+    assert run.spy.names() <= {"authenticate", "query", *SESSION_CALLS, *LABELER_CALLS}, run.spy.names()
     for name, args, _kwargs in run.spy.calls:
         if name in LABELER_CALLS:
             assert args[LABELER_CALLS[name]] in (ann.id, "ann"), (name, args)

@@ -11,6 +11,7 @@ import pytest
 
 from labeling_app.browser import AppServer
 from labeling_app.synthetic import make_run
+from rlhf.config.sections import LabelingConfig
 
 SOAK = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
 
@@ -25,7 +26,8 @@ def soak():
 
 
 def test_a_short_soak_stores_every_label_it_submits(soak, tmp_path):
-    args = types.SimpleNamespace(minutes=0.15, think=0.35, seed=1)
+    # Think at least the app's least reading time, as bench/soak.py enforces: faster clicks are dropped.
+    args = types.SimpleNamespace(minutes=0.25, think=LabelingConfig().min_seconds + 0.05, seed=1)
     result = soak.scenario(2, args, tmp_path)
     assert result["errors"] == [] and result["submitted"] > 4
     assert result["submitted"] == result["stored"] and result["p95_ms"] is not None
