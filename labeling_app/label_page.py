@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Optional
 
 import streamlit as st
@@ -30,6 +31,7 @@ from rlhf.labeling.store import Assignment, Labeler, Progress
 SKIP_REASONS = ["Can't decide: equally good", "Can't decide: equally bad", "I don't understand the text", "Other"]
 FLAG_REASONS = ["Offensive or harmful", "Garbled or not a real prompt", "Personal information", "Other"]
 _ITEM, _NOTICE, _LABELED = "label_item", "label_notice", "labeled_this_session"
+_HANDLED = "label_click_handled"  # set by a choice's callback, so the run after it does not choose again
 
 
 @dataclass
@@ -60,13 +62,24 @@ def render_page() -> None:
 
 
 def _current_item(run: RunContext, labeler: Labeler) -> Optional[Item]:
-    """The item on screen, else the labeler's next assignment (the store never repeats a batch)."""
+    """The item on screen, else the labeler's next assignment (the store never repeats a batch).
+
+    An assignment handed out before this session (a reload, a server restart) has been on screen
+    since then: its reading time counts from the store's `assigned_at`, not from now.
+    """
     item = st.session_state.get(_ITEM)
     if item is None or item.labeler_id != labeler.id:
         assignment = run.store.next_assignment(labeler.id, run.config.labeling.labelers_per_batch)
-        item = Item(labeler.id, assignment) if assignment is not None else None
+        item = Item(labeler.id, assignment, shown_at=_shown_at(assignment)) if assignment is not None else None
         st.session_state[_ITEM] = item
     return item
+
+
+def _shown_at(assignment: Assignment) -> float:
+    if assignment.assigned_at is None:
+        return time.monotonic()
+    age = (datetime.now(timezone.utc) - assignment.assigned_at).total_seconds()
+    return time.monotonic() - max(0.0, age)
 
 
 def _progress(progress: Progress) -> None:
@@ -91,9 +104,14 @@ def _choices(run: RunContext, item: Item) -> None:
     for position, text in enumerate(shown):
         with columns[position % len(columns)].container(border=True):
             render.show_continuation(item.assignment.prompt, text, position + 1, item.assignment.batch_id)
-            st.button("Best", key=f"choose_{position}", help=f"Choose continuation {position + 1}",
-                      shortcut=str(position + 1) if position < 9 else None, width="stretch",
-                      on_click=_choose, args=(run, item, item.assignment.shown_order[position]))
+            clicked = st.button("Best", key=f"choose_{position}", help=f"Choose continuation {position + 1}",
+                                shortcut=str(position + 1) if position < 9 else None, width="stretch",
+                                on_click=_choose, args=(run, item, item.assignment.shown_order[position]))
+            if clicked and not st.session_state.pop(_HANDLED, False):
+                # A click this server session has no callback for (its first run after a restart): the
+                # item on screen is the one the labeler saw, restored from the store, so it counts.
+                _choose(run, item, item.assignment.shown_order[position])
+                st.rerun()
 
 
 def _skip_and_flag(run: RunContext, item: Item) -> None:
@@ -117,6 +135,7 @@ def min_reading_seconds(run: RunContext) -> float:
 
 
 def _choose(run: RunContext, item: Item, choice: int) -> None:
+    st.session_state[_HANDLED] = True
     if time.monotonic() - item.shown_at >= min_reading_seconds(run):
         _submit(run, item, choice=choice)
 

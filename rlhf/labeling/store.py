@@ -56,6 +56,7 @@ class Assignment:
     prompt: str
     samples: list[str]  # in STORED order; show them as [samples[i] for i in shown_order]
     shown_order: list[int]
+    assigned_at: Optional[datetime] = None  # when it was handed out (an open one: first shown), UTC
 
     @property
     def shown(self) -> list[str]:
@@ -393,7 +394,9 @@ def _open_batches(labeler_id: int, labelers_per_batch: int):
 def _assignment(s: Session, row: AssignmentRow) -> Assignment:
     batch = s.get(BatchRow, row.batch_id)
     query = s.get(QueryRow, batch.query_id)
-    return Assignment(batch.id, query.id, query.prompt, list(batch.samples), list(row.shown_order))
+    shown = row.assigned_at
+    shown = shown if shown is None or shown.tzinfo else shown.replace(tzinfo=utcnow().tzinfo)  # SQLite: naive UTC
+    return Assignment(batch.id, query.id, query.prompt, list(batch.samples), list(row.shown_order), shown)
 
 
 def _check_label(batch, batch_id, choice, shown_order, skipped, flagged) -> None:

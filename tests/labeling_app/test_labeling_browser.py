@@ -250,10 +250,14 @@ def test_a_sign_in_survives_a_reload_and_a_server_restart_but_not_a_sign_out(run
             first = tab.wait_for_item()
             driver.refresh()  # a reload: a new Streamlit session, the same browser
             assert tab.wait_for_item() == first and "Signed in as ann" in body_text(driver)
-        # The same port and store, a new server process: the browser's cookie resumes the sign-in.
+        # The same port and store, a new server process: the open page reconnects by itself, and the
+        # browser's cookie resumes the sign-in, so the first key press stores a label.
         with AppServer(config_path, log_path=tmp_path / "second.log", port=int(url.rsplit(":", 1)[1])):
-            driver.get(url)
-            assert tab.wait_for_item() == first and "Signed in as ann" in body_text(driver)
+            assert tab.read_item(MIN_SECONDS + 0.1) == first and "Signed in as ann" in body_text(driver)
+            tab.press("2")
+            assert [label.batch_id for label in store.labels()] == [int(first)]
+            driver.get(url)  # and a fresh page load on the restarted server
+            assert tab.wait_for_item() != first and "Signed in as ann" in body_text(driver)
             click_when_ready(driver, ("xpath", "//button[.//*[contains(text(), 'Sign out')]]"), "the Sign out button")
             wait_for(driver, "input[aria-label='Password']")
             driver.refresh()
