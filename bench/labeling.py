@@ -35,6 +35,7 @@ from rich.table import Table
 
 from labeling_app.browser import AppServer, Chromium, LabelingTab, browser_missing
 from labeling_app.synthetic import make_run
+from rlhf.config.sections import LabelingConfig
 
 TARGET_P95_MS = 300.0
 LOAD_BEFORE = (0.0, 0.0, 0.0)
@@ -47,10 +48,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--labels", type=int, default=100, help="measured labels per scenario (split among its labelers)")
     parser.add_argument("--concurrency", default="1,8", help="comma-separated numbers of concurrent labelers")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured labels per labeler first")
-    parser.add_argument("--think", type=float, default=0.5, help="seconds each labeler reads before pressing a key")
+    parser.add_argument("--think", type=float, default=0.5,
+                        help="seconds each labeler reads before pressing a key (at least labeling.min_seconds)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     args.concurrency = [int(n) for n in args.concurrency.split(",") if n.strip()]
+    # A press sooner than the app's least reading time after an item appeared is dropped, not timed.
+    args.think = max(args.think, LabelingConfig().min_seconds + 0.05)
     return args
 
 
