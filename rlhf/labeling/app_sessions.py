@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
 from typing import NamedTuple, Optional
 
 from sqlalchemy import delete, select
 
-from rlhf.labeling.schema import AppSessionRow, LabelerRow, utcnow
+from rlhf.labeling.schema import AppSessionRow, LabelerRow, as_utc, utcnow
 
 
 class Resumed(NamedTuple):
@@ -31,10 +30,6 @@ class Resumed(NamedTuple):
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)  # SQLite returns naive UTC
 
 
 class AppSessions:
@@ -56,8 +51,8 @@ class AppSessions:
             if row is None:
                 return None
             labeler = s.get(LabelerRow, row.labeler_id)
-            age = (now - _aware(row.created_at)).total_seconds()
-            idle = (now - _aware(row.last_seen_at)).total_seconds()
+            age = (now - as_utc(row.created_at)).total_seconds()
+            idle = (now - as_utc(row.last_seen_at)).total_seconds()
             if age >= row.max_age_s or idle >= row.max_idle_s or labeler is None or not labeler.active:
                 s.delete(row)
                 return None

@@ -25,7 +25,7 @@ from rlhf.errors import LabelTooSoon, RLHFError
 from rlhf.labeling import migrations, passwords
 from rlhf.labeling.app_sessions import AppSessions
 from rlhf.labeling.engine import prepare_sqlite_file, store_engine
-from rlhf.labeling.schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, utcnow
+from rlhf.labeling.schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
 from rlhf.labeling.store_queries import LabelQueries
 from rlhf.run.layout import RunLayout, sqlite_url
@@ -394,8 +394,7 @@ def _open_batches(labeler_id: int, labelers_per_batch: int):
 def _assignment(s: Session, row: AssignmentRow) -> Assignment:
     batch = s.get(BatchRow, row.batch_id)
     query = s.get(QueryRow, batch.query_id)
-    shown = row.assigned_at
-    shown = shown if shown is None or shown.tzinfo else shown.replace(tzinfo=utcnow().tzinfo)  # SQLite: naive UTC
+    shown = as_utc(row.assigned_at) if row.assigned_at is not None else None
     return Assignment(batch.id, query.id, query.prompt, list(batch.samples), list(row.shown_order), shown)
 
 
@@ -430,9 +429,7 @@ def _check_reading_time(s: Session, batch_id: int, labeler_id: int, min_seconds:
                                                       AssignmentRow.labeler_id == labeler_id))
     if assignment is None or assignment.done:
         return
-    shown = assignment.assigned_at
-    shown = shown if shown.tzinfo else shown.replace(tzinfo=utcnow().tzinfo)  # SQLite returns naive UTC
-    elapsed = (utcnow() - shown).total_seconds()
+    elapsed = (utcnow() - as_utc(assignment.assigned_at)).total_seconds()
     if elapsed < min_seconds:
         raise LabelTooSoon(f"batch {batch_id} was shown {elapsed:.2f} s ago, less than labeling.min_seconds "
                            f"= {min_seconds:g}: not stored")

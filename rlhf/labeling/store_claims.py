@@ -21,14 +21,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Optional, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from rlhf.errors import RLHFError
-from rlhf.labeling.schema import BatchRow, SamplingClaimRow, utcnow
+from rlhf.labeling.schema import BatchRow, SamplingClaimRow, as_utc, utcnow
 
 # A claim is renewed with each chunk, which takes seconds to minutes to sample; an hour without one
 # means its sampler is gone. A live sampler slower than that could lose a claim: a duplicate batch, no harm to labels.
@@ -106,5 +106,5 @@ class SamplingClaims:
 
 def _free(claim: SamplingClaimRow, owner: str, now: datetime) -> bool:
     """Whether `owner` may take this claim: its own, stale, or left by a sampler that has ended."""
-    claimed_at = claim.claimed_at if claim.claimed_at.tzinfo else claim.claimed_at.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+    claimed_at = as_utc(claim.claimed_at)
     return claim.owner == owner or now - claimed_at > CLAIM_STALE_AFTER or owner_gone(claim.owner)
