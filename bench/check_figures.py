@@ -123,12 +123,12 @@ def check_unmarked(block: Block) -> list[Problem]:
     patterns = LOOKS_MEASURED + (IN_TABLES if block.is_table else [])
     problems = []
     for offset, line in enumerate(block.lines):
+        seen = prose(line)
         spans = []  # one problem per figure: 56.2% inside [56.2%, 79.4%] is not reported again
-        for match in (m for pattern in patterns for m in pattern.finditer(prose(line))):
+        for match in (m for pattern in patterns for m in pattern.finditer(seen)):
             if not any(start <= match.start() and match.end() <= end for start, end in spans):
                 spans = [(start, end) for start, end in spans if not match.start() <= start < end <= match.end()]
                 spans.append(match.span())
-        seen = prose(line)
         problems += [Problem(block.path, block.line + offset, seen[start:end],
                              "looks measured but its block links no bench/results file") for start, end in sorted(spans)]
     return problems

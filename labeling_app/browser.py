@@ -76,6 +76,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float, log=lambda: "") -> None:
+    """Return once the Streamlit server at `url` answers its health check; raise if `process` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s:\n{log()}")
+
+
 class AppServer:
     """`streamlit run` of the app for one run config; a context manager that always stops it."""
 
@@ -105,17 +120,7 @@ class AppServer:
         self.stop()
 
     def _wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + self.startup_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"streamlit did not answer within {self.startup_s:.0f} s:\n{self.log()}")
+        wait_until_healthy(self.url, self.process, self.startup_s, self.log)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""

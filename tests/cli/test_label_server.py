@@ -6,12 +6,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from labeling_app.browser import free_port
+from labeling_app.browser import free_port, wait_until_healthy
 from labeling_app.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,19 +27,6 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
-
-
-def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"the app did not answer on port {port} within {timeout:.0f} s")
 
 
 def port_free(port: int) -> bool:
@@ -63,7 +49,7 @@ def test_a_signal_to_rlhf_label_stops_its_server_and_frees_the_port(tmp_path, si
                             "--labeling.port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            start_new_session=True)  # its own group: the signal reaches the CLI alone, as from `kill`
     try:
-        wait_healthy(port, cli)
+        wait_until_healthy(f"http://127.0.0.1:{port}", cli, timeout=90)
         [server] = children(cli.pid)
         cli.send_signal(sig)
         cli.wait(timeout=60)
