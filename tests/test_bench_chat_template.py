@@ -1,14 +1,10 @@
 """bench/chat_template.py --quick: zero-shot summaries sampled with and without the chat template."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("chat_template", Path(__file__).parents[1] / "bench" / "chat_template.py")
-chat_template = importlib.util.module_from_spec(spec)
-sys.modules["chat_template"] = chat_template
-spec.loader.exec_module(chat_template)
+from bench_modules import load_bench
+
+chat_template = load_bench("chat_template")
 
 
 def test_both_formats_are_sampled_on_the_same_documents_and_measured(tmp_path, capsys):

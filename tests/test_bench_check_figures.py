@@ -1,14 +1,11 @@
 """bench/check_figures.py: every measured figure in README.md and docs/ is in a linked results file."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
+from bench_modules import load_bench
+
 ROOT = Path(__file__).parents[1]
-spec = importlib.util.spec_from_file_location("check_figures", ROOT / "bench" / "check_figures.py")
-check_figures = importlib.util.module_from_spec(spec)
-sys.modules["check_figures"] = check_figures  # dataclasses look their module up there
-spec.loader.exec_module(check_figures)
+check_figures = load_bench("check_figures")
 
 RESULTS = """# quickstart, 2026-12-05
 - command: `rlhf run --config configs/quickstart.yaml`

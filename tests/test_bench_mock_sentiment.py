@@ -1,12 +1,10 @@
 """bench/mock_sentiment.py --reward simulated: the row where PPO is scored by the labeler itself."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("mock_sentiment", Path(__file__).parents[1] / "bench" / "mock_sentiment.py")
-mock_sentiment = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mock_sentiment)
+from bench_modules import load_bench
+
+mock_sentiment = load_bench("mock_sentiment")
 
 
 def test_the_labeler_reward_row_trains_ppo_with_no_labels_and_no_reward_model(tmp_path, shared_data, capsys):

@@ -1,12 +1,10 @@
 """bench/record.py keeps a command's output with its provenance in the results ledger."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("record", Path(__file__).parents[1] / "bench" / "record.py")
-record = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(record)
+from bench_modules import load_bench
+
+record = load_bench("record")
 
 
 def test_a_run_is_kept_with_its_command_commit_machine_load_and_output(tmp_path, monkeypatch):

@@ -1,15 +1,10 @@
 """bench/reward.py: the intervals, the verdicts computed from them, and the per-seed references."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
+from bench_modules import load_bench
 
-spec = importlib.util.spec_from_file_location("reward_bench", Path(__file__).parents[1] / "bench" / "reward.py")
-bench = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = bench  # dataclasses look their module up by name
-spec.loader.exec_module(bench)
+bench = load_bench("reward")
 
 
 def test_interval_is_the_median_and_the_range_over_seeds():

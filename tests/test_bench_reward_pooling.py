@@ -1,16 +1,12 @@
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from bench_modules import load_bench
 
-spec = importlib.util.spec_from_file_location("reward_pooling", Path(__file__).parents[1] / "bench" / "reward_pooling.py")
-bench = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = bench  # dataclasses look their module up by name
-spec.loader.exec_module(bench)
+bench = load_bench("reward_pooling")
 
 
 def test_agreement_compares_only_same_prompt_pairs_the_labeler_tells_apart():

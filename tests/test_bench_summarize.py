@@ -1,14 +1,10 @@
 """bench/summarize.py --quick: the summarisation comparison end to end on a tiny model, two rounds."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("summarize", Path(__file__).parents[1] / "bench" / "summarize.py")
-summarize = importlib.util.module_from_spec(spec)
-sys.modules["summarize"] = summarize
-spec.loader.exec_module(summarize)
+from bench_modules import load_bench
+
+summarize = load_bench("summarize")
 
 
 def test_two_rounds_yield_every_systems_row_with_win_rates_rouge_and_copying(tmp_path, capsys):

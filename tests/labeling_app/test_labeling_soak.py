@@ -2,27 +2,19 @@
 submits, and a client that never signed in gets only the sign-in form."""
 
 import asyncio
-import importlib.util
-import sys
 import types
-from pathlib import Path
 
 import pytest
+from bench_modules import load_bench
 
 from labeling_app.browser import AppServer
 from labeling_app.synthetic import make_run
 from rlhf.config.sections import LabelingConfig
 
-SOAK = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
-
 
 @pytest.fixture(scope="module")
 def soak():
-    spec = importlib.util.spec_from_file_location("soak_bench", SOAK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("soak")
 
 
 def test_a_short_soak_stores_every_label_it_submits(soak, tmp_path):
