@@ -9,7 +9,8 @@ stored); a click on Left or Right is mapped back to a or b on the server. Model 
 
 As on the labeling page, the buttons keep the same keys for every comparison (so the keyboard
 shortcuts 1, 2 and 3 always reach the buttons on screen), and a click less than `labeling.min_seconds`
-after a comparison appeared is dropped as the second click of a double click.
+after a comparison appeared is dropped as the second click of a double click. A click the restarted
+server has no callback for still counts once (`choice_button`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Optional
 
 import streamlit as st
 
-from labeling_app import auth, render
+from labeling_app import auth, context, render
+from labeling_app.choice_button import choice_button
 from labeling_app.context import RunContext, run_context
 from rlhf.errors import RLHFError
 from rlhf.labeling.store import ComparisonProgress, Labeler
@@ -82,7 +84,11 @@ def render_page() -> None:
 
 
 def _current_pair(run: RunContext, labeler: Labeler) -> Optional[Pair]:
-    """The comparison on screen, else the labeler's next one (their claim, or a newly claimed row)."""
+    """The comparison on screen, else the labeler's next one (their claim, or a newly claimed row).
+
+    A claim made before this session (a reload, a server restart) has been on screen since then: the
+    reading time counts from the store's `claimed_at`.
+    """
     pair = st.session_state.get(_PAIR)
     if pair is None or pair.labeler_name != labeler.name:
         row = run.store.next_comparison(labeler.name)
@@ -91,7 +97,8 @@ def _current_pair(run: RunContext, labeler: Labeler) -> Optional[Pair]:
             query = run.store.query(row.query_id)
             a_on_left = left_is_a(row.id, row.query_id)
             left, right = (row.a_text, row.b_text) if a_on_left else (row.b_text, row.a_text)
-            pair = Pair(labeler.name, row.id, query.prompt if query else "", left, right, a_on_left)
+            pair = Pair(labeler.name, row.id, query.prompt if query else "", left, right, a_on_left,
+                        shown_at=context.shown_at(row.claimed_at))
         st.session_state[_PAIR] = pair
     return pair
 
@@ -127,16 +134,12 @@ def _sides(run: RunContext, pair: Pair) -> None:
 
 def _button(run: RunContext, pair: Pair, side: str, width: str = "content") -> None:
     label, key, shortcut = CHOICES[side]
-    st.button(label, key=key, shortcut=shortcut, width=width, on_click=_choose, args=(run, pair, side))
-
-
-def min_reading_seconds(run: RunContext) -> float:
-    return run.config.labeling.min_seconds
+    choice_button(label, key=key, shortcut=shortcut, width=width, on_choose=_choose, args=(run, pair, side))
 
 
 def _choose(run: RunContext, pair: Pair, side: str) -> None:
     """Store the judgement of `pair` (the comparison the button was drawn for) and move on."""
-    if time.monotonic() - pair.shown_at < min_reading_seconds(run) or auth.current() is None:  # a bounce, or expired
+    if time.monotonic() - pair.shown_at < context.min_reading_seconds(run) or auth.current() is None:  # a bounce, or expired
         return
     try:
         run.store.judge_comparison(pair.comparison_id, pair.labeler_name, winner(side, pair.a_on_left))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Optional
 
 import streamlit as st
 
@@ -18,6 +20,7 @@ from rlhf.config.run_config import Config, load_config
 from rlhf.config.secrets import redact
 from rlhf.errors import RLHFError
 from rlhf.labeling.engine import missing_sqlite_file
+from rlhf.labeling.schema import as_utc
 from rlhf.labeling.store import DatabaseError, LabelStore
 
 ENV = "RLHF_CONFIG"
@@ -55,6 +58,20 @@ def run_context() -> RunContext:
         _fail(redact(f"Cannot open the label store {config.database_url}: {error}", config.database_url))
     _freeze_startup_objects()
     return RunContext(path, config, store)
+
+
+def min_reading_seconds(run: RunContext) -> float:
+    """A choice sooner than this after its item appeared is a bounce (`labeling.min_seconds`)."""
+    return run.config.labeling.min_seconds
+
+
+def shown_at(handed_out: Optional[datetime]) -> float:
+    """The monotonic time an item was first shown: when the store handed it out (an assignment or a
+    claim made before this session, restored after a reload or a restart), else now."""
+    if handed_out is None:
+        return time.monotonic()
+    age = (datetime.now(timezone.utc) - as_utc(handed_out)).total_seconds()
+    return time.monotonic() - max(0.0, age)
 
 
 @st.cache_resource(show_spinner=False)

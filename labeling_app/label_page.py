@@ -18,12 +18,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Optional
 
 import streamlit as st
 
-from labeling_app import auth, render
+from labeling_app import auth, context, render
+from labeling_app.choice_button import choice_button
 from labeling_app.context import RunContext, run_context
 from rlhf.errors import LabelTooSoon, RLHFError
 from rlhf.labeling.store import Assignment, Labeler, Progress
@@ -31,7 +31,6 @@ from rlhf.labeling.store import Assignment, Labeler, Progress
 SKIP_REASONS = ["Can't decide: equally good", "Can't decide: equally bad", "I don't understand the text", "Other"]
 FLAG_REASONS = ["Offensive or harmful", "Garbled or not a real prompt", "Personal information", "Other"]
 _ITEM, _NOTICE, _LABELED = "label_item", "label_notice", "labeled_this_session"
-_HANDLED = "label_click_handled"  # set by a choice's callback, so the run after it does not choose again
 
 
 @dataclass
@@ -70,16 +69,9 @@ def _current_item(run: RunContext, labeler: Labeler) -> Optional[Item]:
     item = st.session_state.get(_ITEM)
     if item is None or item.labeler_id != labeler.id:
         assignment = run.store.next_assignment(labeler.id, run.config.labeling.labelers_per_batch)
-        item = Item(labeler.id, assignment, shown_at=_shown_at(assignment)) if assignment is not None else None
+        item = Item(labeler.id, assignment, shown_at=context.shown_at(assignment.assigned_at)) if assignment is not None else None
         st.session_state[_ITEM] = item
     return item
-
-
-def _shown_at(assignment: Assignment) -> float:
-    if assignment.assigned_at is None:
-        return time.monotonic()
-    age = (datetime.now(timezone.utc) - assignment.assigned_at).total_seconds()
-    return time.monotonic() - max(0.0, age)
 
 
 def _progress(progress: Progress) -> None:
@@ -104,14 +96,9 @@ def _choices(run: RunContext, item: Item) -> None:
     for position, text in enumerate(shown):
         with columns[position % len(columns)].container(border=True):
             render.show_continuation(item.assignment.prompt, text, position + 1, item.assignment.batch_id)
-            clicked = st.button("Best", key=f"choose_{position}", help=f"Choose continuation {position + 1}",
-                                shortcut=str(position + 1) if position < 9 else None, width="stretch",
-                                on_click=_choose, args=(run, item, item.assignment.shown_order[position]))
-            if clicked and not st.session_state.pop(_HANDLED, False):
-                # A click this server session has no callback for (its first run after a restart): the
-                # item on screen is the one the labeler saw, restored from the store, so it counts.
-                _choose(run, item, item.assignment.shown_order[position])
-                st.rerun()
+            choice_button("Best", key=f"choose_{position}", help=f"Choose continuation {position + 1}",
+                          shortcut=str(position + 1) if position < 9 else None, width="stretch",
+                          on_choose=_choose, args=(run, item, item.assignment.shown_order[position]))
 
 
 def _skip_and_flag(run: RunContext, item: Item) -> None:
@@ -130,13 +117,8 @@ def _reason_form(run: RunContext, item: Item, kind: str, reasons: list[str], act
         st.form_submit_button(action, on_click=_submit_with_reason, args=(run, item, kind), kwargs=label)
 
 
-def min_reading_seconds(run: RunContext) -> float:
-    return run.config.labeling.min_seconds
-
-
 def _choose(run: RunContext, item: Item, choice: int) -> None:
-    st.session_state[_HANDLED] = True
-    if time.monotonic() - item.shown_at >= min_reading_seconds(run):
+    if time.monotonic() - item.shown_at >= context.min_reading_seconds(run):
         _submit(run, item, choice=choice)
 
 
@@ -153,7 +135,7 @@ def _submit(run: RunContext, item: Item, **label) -> None:
     seconds = round(time.monotonic() - item.shown_at, 3)
     try:
         run.store.submit(item.labeler_id, item.assignment.batch_id, shown_order=item.assignment.shown_order,
-                         seconds=seconds, client_token=item.token, min_seconds=min_reading_seconds(run), **label)
+                         seconds=seconds, client_token=item.token, min_seconds=context.min_reading_seconds(run), **label)
     except LabelTooSoon:
         return  # a click meant for the item before: the item stays on screen, unlabeled
     except RLHFError as error:

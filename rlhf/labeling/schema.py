@@ -111,6 +111,7 @@ class ComparisonRow(Base):
     judge: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
     winner: Mapped[Optional[str]] = mapped_column(String(4), nullable=True)  # a, b, tie; null until judged
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), nullable=True)  # null when open
 
 
 class SamplingClaimRow(Base):

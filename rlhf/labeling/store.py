@@ -334,7 +334,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
                     return None
                 claimed = s.execute(update(ComparisonRow)
                                     .where(ComparisonRow.id == candidate, ComparisonRow.judge.is_(None), ComparisonRow.winner.is_(None))
-                                    .values(judge=labeler_name).execution_options(synchronize_session=False))
+                                    .values(judge=labeler_name, claimed_at=utcnow()).execution_options(synchronize_session=False))
                 if claimed.rowcount == 1:
                     return s.get(ComparisonRow, candidate, populate_existing=True)
 
@@ -378,7 +378,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
         with self.session() as s, s.begin():
             released = s.execute(update(ComparisonRow)
                                  .where(ComparisonRow.judge == labeler_name, ComparisonRow.winner.is_(None))
-                                 .values(judge=None).execution_options(synchronize_session=False))
+                                 .values(judge=None, claimed_at=None).execution_options(synchronize_session=False))
             return released.rowcount
 
 

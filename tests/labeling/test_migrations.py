@@ -29,6 +29,12 @@ def revision(url: str):
 def create_baseline_tables(engine) -> None:
     """What `Base.metadata.create_all` made before migrations: the tables of that time, not later ones."""
     Base.metadata.create_all(engine, tables=[Base.metadata.tables[name] for name in migrations.BASELINE_TABLES])
+    with engine.begin() as conn:
+        for table, column in LATER_COLUMNS:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
+LATER_COLUMNS = [("comparisons", "claimed_at")]  # added to baseline tables by later revisions (0004)
 
 
 def old_style_store(path) -> str:

@@ -1,8 +1,11 @@
 import random
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from rlhf.errors import RLHFError
+from rlhf.labeling.schema import as_utc
 from rlhf.labeling.store import LabelStore
 
 
@@ -230,6 +233,18 @@ def test_comparison_progress_and_released_claims(store):
     assert (progress.done, progress.remaining) == (1, 2)  # ann's own claim still counts as hers
     assert store.release_comparisons("bob") == 1
     assert store.next_comparison("carol").id == ids[0]  # bob's claim is open again, oldest first
+
+
+def test_a_claim_keeps_its_time_until_it_is_released(store):
+    add_open_comparisons(store, 1)
+    before = datetime.now(timezone.utc)
+    claimed = store.next_comparison("ann").claimed_at
+    assert before - timedelta(seconds=1) <= as_utc(claimed) <= datetime.now(timezone.utc)
+    time.sleep(0.01)
+    assert store.next_comparison("ann").claimed_at == claimed  # the same claim, shown since then (a reload)
+    store.release_comparisons("ann")
+    assert store.comparisons()[0].claimed_at is None
+    assert as_utc(store.next_comparison("bob").claimed_at) > as_utc(claimed)
 
 
 # -- the read queries of sampling, the loop, export, reward training and import ------------------

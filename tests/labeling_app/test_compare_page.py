@@ -7,7 +7,7 @@ import types
 import pytest
 from test_labeling_app import USERS, errors, sign_in
 
-from labeling_app import compare_page
+from labeling_app import compare_page, context
 from labeling_app.synthetic import make_run
 
 SYSTEM, BASELINE = "policy-x9", "zero-shot"  # names that must never reach the page
@@ -21,7 +21,7 @@ def run(tmp_path, monkeypatch):
     for i in range(8):
         store.add_comparison(f"q{i % 3}", SYSTEM, BASELINE, f"A-side text {i}.", f"B-side text {i}.")
     monkeypatch.setenv("RLHF_CONFIG", str(config_path))
-    monkeypatch.setattr(compare_page, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
+    monkeypatch.setattr(context, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
     return types.SimpleNamespace(config=config_path, store=store)
 
 
@@ -112,7 +112,7 @@ def test_two_labelers_get_different_comparisons_and_progress_counts_them(run):
 
 def test_a_click_right_after_the_comparison_appears_is_dropped_as_a_bounce(run, monkeypatch):
     at = open_compare("ann", "ann-password")
-    monkeypatch.setattr(compare_page, "min_reading_seconds", lambda run: 60.0)
+    monkeypatch.setattr(context, "min_reading_seconds", lambda run: 60.0)
     cid = on_screen(at)[0]
     at.button(key="compare_left").click().run()
     assert all(r.winner is None for r in run.store.comparisons()) and on_screen(at)[0] == cid

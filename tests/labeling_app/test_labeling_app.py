@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labeling_app import label_page
+from labeling_app import context
 from labeling_app.synthetic import fill_store, make_run
 from rlhf.labeling import export as real_export
 from rlhf.labeling.store import LabelStore
@@ -25,7 +25,7 @@ def run(tmp_path, monkeypatch):
     """A run with 3 synthetic batches and three users; RLHF_CONFIG points at it."""
     config_path, store = make_run(tmp_path / "runs", "apptest", batches=3, labelers=USERS)
     monkeypatch.setenv("RLHF_CONFIG", str(config_path))
-    monkeypatch.setattr(label_page, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
+    monkeypatch.setattr(context, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
     return types.SimpleNamespace(config=config_path, store=store)
 
 
@@ -183,7 +183,7 @@ def test_two_labelers_share_a_batch_when_asked(run, tmp_path, monkeypatch):
 
 def test_a_click_right_after_the_item_appears_is_dropped_as_a_bounce(run, monkeypatch):
     at = sign_in("ann", "ann-password")
-    monkeypatch.setattr(label_page, "min_reading_seconds", lambda run: 60.0)
+    monkeypatch.setattr(context, "min_reading_seconds", lambda run: 60.0)
     batch, _ = on_screen(at)
     at.button(key="choose_0").click().run()
     assert run.store.labels() == [] and on_screen(at)[0] == batch

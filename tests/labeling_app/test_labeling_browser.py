@@ -202,6 +202,24 @@ def test_judging_comparisons_with_the_keyboard_stores_a_b_or_tie(compare_server)
         assert (row.judge, row.winner) == ("ann", expected), (cid, left, right, key)
 
 
+def test_a_judgement_pressed_on_a_page_left_open_across_a_server_restart_counts_once(compare_server, tmp_path):
+    server, store = compare_server
+    url = server.url
+    with Chromium() as driver:
+        tab = LabelingTab(driver, url + "/compare", page=COMPARE_PAGE)
+        tab.sign_in("ann", "ann-password")
+        first = int(tab.wait_for_item())
+        server.stop()
+        # The same port and store, a new server process: the open page reconnects by itself, the cookie
+        # resumes the sign-in, and the first key press (which has no callback in the new process) counts.
+        with AppServer(server.config_path, log_path=tmp_path / "second.log", port=int(url.rsplit(":", 1)[1])):
+            assert int(tab.read_item(MIN_SECONDS + 0.1)) == first
+            tab.press("3")
+            assert int(tab.wait_for_item()) != first
+    judged = [(row.id, row.judge, row.winner) for row in store.comparisons() if row.winner]
+    assert judged == [(first, "ann", "tie")]
+
+
 # About 500 SmolLM2 tokens of dialogue: the length of the summary tasks' queries.
 LONG_DOCUMENT = "\n".join(f"#Person{1 + i % 2}#: On day {i} the ferry to the island left late again, and the "
                           f"harbour master said the engine had been repaired twice this month already." for i in range(22)) \

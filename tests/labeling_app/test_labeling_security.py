@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
-from labeling_app import auth, compare_page, context, label_page
+from labeling_app import auth, context
 from labeling_app.synthetic import make_run
 from rlhf.config.run_config import load_config
 from rlhf.errors import ConfigError
@@ -67,8 +67,7 @@ def run(tmp_path, monkeypatch, clock):
     """3 batches, ann and bob (labelers), root (admin); bob has labeled and judged; one open comparison."""
     config_path, store = make_run(tmp_path / "runs", "secure", batches=3, labelers=USERS)
     monkeypatch.setenv("RLHF_CONFIG", str(config_path))
-    monkeypatch.setattr(label_page, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
-    monkeypatch.setattr(compare_page, "min_reading_seconds", lambda run: 0.0)
+    monkeypatch.setattr(context, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
     bob = store.labeler("bob")
     store.submit(bob.id, 1, choice=0, shown_order=[0, 1, 2, 3], seconds=3.0, reason="bob-secret-reason")
     judged = store.add_comparison("q0", "policy", "zero-shot", "bob judged this A", "bob judged this B")
