@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
@@ -20,24 +19,28 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 import pytest
-from bad_input_fixtures import as_pulled_alias, cut_in_half, drop, foreign_weights, needs_dev_zero, put, read_only
-from store_damage import DAMAGE, REASON, small_store
-
-MODEL = "@MODEL@"  # replaced by the tiny GPT-2 directory
-CONFIG_ERROR, RLHF_ERROR, MODEL_ERROR, DATA_ERROR, USAGE = 2, 1, 3, 4, 2
-
-
-def cfg(name="bad", task="{name: sentiment, query_length: 200}", **sections: str) -> str:
-    """A run config naming the tiny model; keyword arguments add top-level sections as YAML text."""
-    text = f"name: {name}\noutput_dir: runs\nmodel: {{name: {MODEL}}}\ntask: {task}\n"
-    return text + "".join(f"{key}: {value}\n" for key, value in sections.items())
-
-
-GOOD = {"query": "Once upon a time.", "sample0": " a", "sample1": " b", "sample2": " c", "sample3": " d", "best": 1}
-
-
-def jsonl(*rows: Union[dict, str]) -> str:
-    return "".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows)
+from bad_input_fixtures import (
+    CONFIG_ERROR,
+    DATA_ERROR,
+    GOOD,
+    IMPORT,
+    MODEL,
+    MODEL_ERROR,
+    RLHF_ERROR,
+    SAMPLE,
+    SQLITE_SIDE_FILES,
+    USAGE,
+    as_pulled_alias,
+    cfg,
+    cut_in_half,
+    drop,
+    foreign_weights,
+    jsonl,
+    needs_dev_zero,
+    put,
+    read_only,
+    the_error_line,
+)
 
 
 @dataclass
@@ -53,9 +56,7 @@ class Case:
     target: str = "model"
 
 
-SAMPLE = ["sample", "--config", "c.yaml"]
 GENERATE = ["generate", "--config", "c.yaml", "--quiet"]
-IMPORT = ["import", "--config", "c.yaml", "labels.jsonl"]
 
 
 def with_config(text: str = None, **extra) -> dict:
@@ -402,10 +403,14 @@ CASES = [
          with_config(cfg(prompts="{path: prompts.jsonl}"), **{"prompts.jsonl": b'{"text": "' + b"a" * LONG_LINE + b'"}'})),
     Case("prompts-csv-one-huge-record", GENERATE, "skipped 1 line longer than 1,000,000 bytes", DATA_ERROR,
          with_config(cfg(prompts="{path: prompts.csv}"), **{"prompts.csv": b'text\n"' + b"a" * LONG_LINE + b'"\n'})),
+    Case("labels-dev-zero", ["import", "--config", "c.yaml", "/dev/zero"],
+         ["label file /dev/zero is a character device, not a regular file", "name a JSONL or JSON label file"],
+         DATA_ERROR, with_config(), setup=needs_dev_zero),
+    Case("labels-one-huge-line", IMPORT, ["labels.jsonl, line 2: longer than 1,000,000 bytes", "nothing was imported"],
+         DATA_ERROR, with_config(**{"labels.jsonl": jsonl(GOOD).encode() + b'{"query": "' + b"a" * LONG_LINE + b'"}'})),
+    Case("labels-a-folder", ["import", "--config", "c.yaml", "labels"], "label file labels is a folder", DATA_ERROR,
+         with_config(labels=None)),
 ]
-
-SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-
 
 def _db_counts(path: Path) -> dict:
     with sqlite3.connect(path) as db:
@@ -427,16 +432,6 @@ def snapshot(root: Path) -> dict:
         else:
             state[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return state
-
-
-def the_error_line(err: str) -> str:
-    """The one error line; besides it only argparse's usage and at most two progress lines may be printed."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error: ") or re.match(r"rlhf( [\w-]+)*: error: ", line)]
-    assert len(errors) == 1, f"expected one error line, got:\n{err}"
-    others = [line for line in lines if line not in errors and not line.startswith(("usage:", " "))]
-    assert len(others) <= 2, f"too much output around the error:\n{err}"
-    return errors[0]
 
 
 def test_there_are_enough_cases():
@@ -473,57 +468,3 @@ def test_bad_input_gives_one_clear_message_and_writes_nothing(case, cli, tmp_pat
         assert needle in line, f"{needle!r} not in {line!r}"
     assert snapshot(tmp_path) == before, "the failed command wrote or changed files"
     assert not (tmp_path / "runs" / "bad").exists() or case.setup is _import_good_labels
-
-
-# -- a damaged label store -----------------------------------------------------------------------
-# runs/bad/labels.db cut short, a page of random bytes, its header overwritten, a text file in its
-# place, or emptied to 0 bytes (which SQLite alone takes for a new store): every command that opens
-# it gives one line naming the file and what to do (restore a backup, or move it away), exit code 4,
-# and writes nothing - no config.yaml (sample, run), no export, not a byte of the store itself.
-STORE = "runs/bad/labels.db"
-DAMAGED_STORE_COMMANDS = {
-    "labelers-list": ["labelers", "list", "--config", "c.yaml"],
-    "export": ["export", "--config", "c.yaml"],
-    "train-reward": ["train-reward", "--config", "c.yaml"],
-    "sample": SAMPLE,
-}
-# Every other command that opens the store, on one kind of damage.
-MORE_DAMAGED_STORE_COMMANDS = {
-    "store-check": ["store", "check", "--config", "c.yaml"],
-    "store-backup": ["store", "backup", "--config", "c.yaml", "--out", "backup.db"],
-    "labelers-add": ["labelers", "add", "bob", "--password-stdin", "--config", "c.yaml"],
-    "import": IMPORT,
-    "label-simulate": ["label", "--config", "c.yaml", "--simulate", "sentiment"],
-    "evaluate-human": ["evaluate", "--config", "c.yaml", "--human", "--policy", MODEL],
-    "run": ["run", "--config", "c.yaml"],
-}
-DAMAGED_STORE_CASES = ([(name, damage) for name in DAMAGED_STORE_COMMANDS for damage in DAMAGE]
-                       + [(name, "random-page") for name in MORE_DAMAGED_STORE_COMMANDS])
-
-
-def file_bytes(root: Path) -> dict:
-    """Every file under root by content hash, the store included (its -wal and -shm are SQLite's to make)."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith(SQLITE_SIDE_FILES)}
-
-
-@pytest.mark.parametrize("command, damage", DAMAGED_STORE_CASES, ids=[f"{c}-{d}" for c, d in DAMAGED_STORE_CASES])
-def test_a_damaged_store_gives_one_clear_message_and_nothing_is_written(command, damage, cli, tmp_path, tiny_gpt2, monkeypatch):
-    import io
-
-    argv = {**DAMAGED_STORE_COMMANDS, **MORE_DAMAGED_STORE_COMMANDS}[command]
-    (tmp_path / "c.yaml").write_text(cfg(prompts="{kind: demo, path: stories}").replace(MODEL, str(tiny_gpt2)), encoding="utf-8")
-    (tmp_path / "labels.jsonl").write_text(jsonl(GOOD), encoding="utf-8")
-    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-    small_store(tmp_path / STORE)
-    DAMAGE[damage](tmp_path / STORE)
-    before = file_bytes(tmp_path)
-
-    code, out, err = cli(*[a.replace(MODEL, str(tiny_gpt2)) for a in argv])
-
-    assert "Traceback" not in err + out
-    assert code == DATA_ERROR, f"exit {code}, expected {DATA_ERROR}; stderr:\n{err}"
-    line = the_error_line(err)
-    for needle in (f"the label store {tmp_path / STORE} ", REASON[damage], "`rlhf store backup`", "move it away"):
-        assert needle in line, f"{needle!r} not in {line!r}"
-    assert file_bytes(tmp_path) == before, "the failed command wrote or changed files"

@@ -20,6 +20,8 @@ from typing import Optional
 from tqdm.auto import tqdm
 
 from rlhf.errors import DataError
+from rlhf.labeling.label_files import fail as _fail
+from rlhf.labeling.label_files import json_lines, json_records
 
 _OPTIONAL_TEXT = ("query_id", "reference", "labeler", "policy", "split", "created_at")
 _OPTIONAL_INT = ("round", "seed")
@@ -51,68 +53,6 @@ class Record:
     created_at: Optional[datetime] = None
     query_token_ids: Optional[list[int]] = None
     sample_token_ids: Optional[list[list[int]]] = None
-
-
-def _fail(where: str, field_name: Optional[str], problem: str):
-    at = f"{where}, field '{field_name}'" if field_name else where
-    raise DataError(f"{at}: {problem}; nothing was imported")
-
-
-# -- reading ------------------------------------------------------------------------------------
-
-
-def _json_lines(path: Path):
-    """(where, object) for each non-blank line of a JSONL file."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such label file")
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            where = f"{path}, line {number}"
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                _fail(where, None, f"not valid UTF-8 text (byte {e.start} of the line)")
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as e:
-                _fail(where, None, f"not valid JSON ({e.msg}, column {e.colno})")
-            if not isinstance(obj, dict):
-                _fail(where, None, f"expected a JSON object, got {type(obj).__name__}")
-            _check_unicode(where, obj)
-            yield where, obj
-
-
-def _check_unicode(where: str, obj: dict) -> None:
-    """JSON may escape lone surrogates (\\ud800) that are not text: no database can store them."""
-    try:
-        json.dumps(obj, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as e:
-        _fail(where, None, f"holds {e.object[e.start:e.end]!a}, an escape that is not a Unicode character (a lone surrogate)")
-
-
-def _json_records(path: Path):
-    """A JSON list (OpenAI's files) as (where, object), or a JSONL file line by line."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such label file")
-    with open(path, "rb") as f:
-        head = f.read(4096).decode("utf-8", errors="ignore").lstrip()
-    if not head.startswith("["):
-        yield from _json_lines(path)
-        return
-    try:
-        items = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as e:
-        _fail(str(path), None, f"not valid UTF-8 text (byte {e.start})")
-    except json.JSONDecodeError as e:
-        _fail(f"{path}, line {e.lineno}", None, f"not valid JSON ({e.msg}, column {e.colno})")
-    for number, obj in enumerate(items, 1):
-        where = f"{path}, record {number}"
-        if not isinstance(obj, dict):
-            _fail(where, None, f"expected a JSON object, got {type(obj).__name__}")
-        _check_unicode(where, obj)
-        yield where, obj
 
 
 def _sample_count(where: str, obj: dict, expected: Optional[int]) -> int:
@@ -310,7 +250,7 @@ def read_best_of_4(path) -> list[Record]:
     """Every record of a best-of-n JSONL, checked on its own (no store needed); DataError at the first problem."""
     path = Path(path)
     records, n = [], None
-    for where, obj in _json_lines(path):
+    for where, obj in json_lines(path):
         records.append(_generic_record(where, obj, n))
         n = n or (len(records[-1].samples) or None)
     if not records:
@@ -407,7 +347,7 @@ def read_openai_labels(path, tokenizer_dir, *, labeler: str = "openai", policy: 
         raise DataError(f"--tokenizer {tokenizer_dir} is not a folder: give the GPT-2 tokenizer folder (vocab.json and merges.txt)")
     tokenizer = load_gpt2_tokenizer(tokenizer_dir)
     records, n = [], None
-    for where, obj in _json_records(path):
+    for where, obj in json_records(path):
         records.append(_openai_record(where, obj, n, tokenizer, labeler, policy))
         n = len(records[-1].samples)
     if not records:

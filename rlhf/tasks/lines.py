@@ -5,6 +5,10 @@ file, in memory: a file without line breaks - a log gone wrong, a binary dump, /
 the process by gigabytes before anything was reported. Here a line is read at most
 MAX_LINE_BYTES + 1 bytes at a time; a longer one is skipped to its end in small chunks and counted,
 like any other bad row. Only regular files are read: a device or a pipe may never end.
+
+Parquet has no lines: it is read one row group at a time (pyarrow decompresses a row group whole),
+a row group over MAX_ROW_GROUP_BYTES uncompressed is skipped with its rows counted, and a row whose
+values pass MAX_LINE_BYTES together is a bad row like a line too long.
 """
 
 from __future__ import annotations
@@ -23,19 +27,20 @@ MAX_LINE_BYTES = 1_000_000  # far beyond any prompt; a query is a few hundred to
 TOO_LONG = f"line longer than {MAX_LINE_BYTES:,} bytes"
 RECORD_TOO_LONG = f"record longer than {MAX_LINE_BYTES:,} bytes"
 SKIP_CHUNK = 1 << 16  # the rest of a line too long is read and dropped this many bytes at a time
+MAX_ROW_GROUP_BYTES = 256 << 20  # pyarrow's writers default to row groups of 1M rows; prompts make far less
+ROW_GROUP_TOO_LARGE = f"in a Parquet row group larger than {MAX_ROW_GROUP_BYTES >> 20} MiB"
 
 
 class RecordTooLong(Exception):
     """A CSV record whose lines together pass the limit (a quoted field left open runs to the end of the file)."""
 
 
-def open_regular(path: str) -> BinaryIO:
+def open_regular(path: str, what: str = "prompt file", fix: str = "point prompts.path at a text, JSONL or CSV file") -> BinaryIO:
     """`path` opened for reading in binary, refused unless it is a regular file (whose end comes)."""
     f = open(path, "rb")
     if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # fstat: what was opened, not what the name says now
         f.close()
-        raise DataError(f"prompt file {path} is a {special_file_kind(path) or 'special file'}, not a regular file: "
-                        "point prompts.path at a text, JSONL or CSV file")
+        raise DataError(f"{what} {path} is a {special_file_kind(path) or 'special file'}, not a regular file: {fix}")
     return f
 
 
@@ -136,3 +141,39 @@ def _next_row(reader, lines: BoundedLines, skipped: Counter) -> Optional[list[st
             skipped[RECORD_TOO_LONG] += 1
         except csv.Error as e:
             skipped[RECORD_TOO_LONG if "field limit" in str(e) else "not valid CSV"] += 1
+
+
+def parquet_rows(path: str, skipped: Counter) -> Iterator[dict]:
+    """A Parquet file's rows as dicts (struct columns nested), read one row group at a time; `__id__`
+    numbers every row of the file, skipped ones included, so ids do not move when a row is dropped."""
+    import pyarrow.parquet as pq
+
+    with open_regular(path) as f:
+        try:
+            parquet, number = pq.ParquetFile(f), 0
+            for index in range(parquet.num_row_groups):
+                group = parquet.metadata.row_group(index)
+                if group.total_byte_size > MAX_ROW_GROUP_BYTES:
+                    skipped[ROW_GROUP_TOO_LARGE] += group.num_rows
+                    number += group.num_rows
+                    continue
+                for row in parquet.read_row_group(index).to_pylist():
+                    number += 1
+                    if _value_bytes(row) > MAX_LINE_BYTES:
+                        skipped[RECORD_TOO_LONG] += 1
+                        continue
+                    yield {**row, "__id__": f"{Path(path).stem}:{number}"}
+        except (OSError, ValueError, TypeError) as exc:  # pyarrow's ArrowException types derive from these
+            raise DataError(f"cannot read parquet file {path}: {str(exc).splitlines()[0]}") from None
+
+
+def _value_bytes(value) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", errors="replace"))
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_value_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_value_bytes(v) for v in value)
+    return 8

@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 from rlhf.config.loader import expand_path
 from rlhf.config.prompt_source import DEMO_FIELDS, DEMO_SETS, SUFFIX_KINDS, PromptSource, local_files, looks_local, not_found
 from rlhf.errors import DataError
-from rlhf.tasks.lines import MAX_LINE_BYTES, RECORD_TOO_LONG, TOO_LONG, csv_rows, jsonl_lines, text_of
+from rlhf.tasks.lines import (
+    MAX_LINE_BYTES,
+    RECORD_TOO_LONG,
+    ROW_GROUP_TOO_LARGE,
+    TOO_LONG,
+    csv_rows,
+    jsonl_lines,
+    parquet_rows,
+    text_of,
+)
 
 if TYPE_CHECKING:
     import datasets
@@ -106,8 +115,10 @@ def _no_prompts(kind: str, source: PromptSource, needed, columns: dict, report: 
     if "not valid JSON" in report.skipped or "not a JSON object" in report.skipped:
         hints.append("JSONL needs one JSON object per line")
     if TOO_LONG in report.skipped or RECORD_TOO_LONG in report.skipped:
-        hints.append(f"a line (or CSV record) may hold at most {MAX_LINE_BYTES:,} bytes: point prompts.path at a file "
-                     "of text lines")
+        hints.append(f"a line (or CSV or Parquet record) may hold at most {MAX_LINE_BYTES:,} bytes: point prompts.path "
+                     "at a file of text lines")
+    if ROW_GROUP_TOO_LARGE in report.skipped:
+        hints.append("write the Parquet file with smaller row groups (pyarrow: row_group_size)")
     hint = "; ".join(hints) or "fix the file or point prompts.path at another source"
     return f"{where} gave no usable prompts (skipped {reasons}): {hint}"
 
@@ -158,18 +169,10 @@ def _jsonl_rows(paths: list[str], encoding: str, report: PromptReport) -> Iterat
 
 
 def _table_rows(kind: str, path: str, encoding: str, report: PromptReport) -> Iterator[dict]:
-    import datasets
-
     if kind == "csv":  # read here, line by line: pandas holds a whole line, however long, in memory
         yield from csv_rows(path, encoding, report.skipped)
         return
-    try:
-        table = datasets.Dataset.from_parquet(path, keep_in_memory=True)
-    except Exception as exc:  # pyarrow and pandas raise many types for a broken file
-        raise DataError(f"cannot read {kind} file {path}: {str(exc).splitlines()[0]}") from None
-    for n, row in enumerate(table, 1):
-        row["__id__"] = f"{Path(path).stem}:{n}"
-        yield row
+    yield from parquet_rows(path, report.skipped)
 
 
 def _hub_rows(source: PromptSource) -> Iterator[dict]:

@@ -1,4 +1,4 @@
-"""Prompt files read with bounded memory: over-long lines and CSV records are counted bad rows, devices are refused."""
+"""Prompt files read with bounded memory: over-long lines, CSV and Parquet records are counted bad rows, devices are refused."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ import pytest
 
 from rlhf.config.prompt_source import PromptSource
 from rlhf.errors import DataError
-from rlhf.tasks.lines import MAX_LINE_BYTES, RECORD_TOO_LONG, TOO_LONG, BoundedLines, csv_rows, jsonl_lines
+from rlhf.tasks import lines as lines_module
+from rlhf.tasks.lines import (
+    MAX_LINE_BYTES,
+    RECORD_TOO_LONG,
+    ROW_GROUP_TOO_LARGE,
+    TOO_LONG,
+    BoundedLines,
+    csv_rows,
+    jsonl_lines,
+    parquet_rows,
+)
 from rlhf.tasks.prompts import load_prompts
 
 count_words = lambda texts: [len(t.split()) for t in texts]
@@ -54,6 +64,30 @@ def test_a_csv_record_left_open_past_the_limit_is_one_bad_row(tmp_path):
 
 @pytest.mark.timeout(60)
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero on this system")
+def test_parquet_is_read_a_row_group_at_a_time_and_a_huge_record_is_one_bad_row(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = ["First.", "a" * (MAX_LINE_BYTES + 1), "Third."] + [f"Row {i}." for i in range(4, 10)]
+    pq.write_table(pa.table({"text": texts, "meta": [{"k": i} for i in range(9)]}), tmp_path / "p.parquet", row_group_size=3)
+    skipped = Counter()
+    rows = list(parquet_rows(str(tmp_path / "p.parquet"), skipped))
+    assert [row["__id__"] for row in rows[:2]] == ["p:1", "p:3"]  # ids number the file's rows, skipped ones too
+    assert rows[0] == {"text": "First.", "meta": {"k": 0}, "__id__": "p:1"} and len(rows) == 8
+    assert skipped == {RECORD_TOO_LONG: 1}
+    # A row group too large to decompress at once is skipped whole, its rows counted.
+    monkeypatch.setattr(lines_module, "MAX_ROW_GROUP_BYTES", MAX_LINE_BYTES)
+    skipped = Counter()
+    assert [row["__id__"] for row in parquet_rows(str(tmp_path / "p.parquet"), skipped)] == [f"p:{i}" for i in range(4, 10)]
+    assert skipped == {ROW_GROUP_TOO_LARGE: 3}
+
+
+def test_a_file_that_is_not_parquet_is_one_error(tmp_path):
+    (tmp_path / "p.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(DataError, match="cannot read parquet file .*p.parquet"):
+        list(parquet_rows(str(tmp_path / "p.parquet"), Counter()))
+
+
 def test_a_device_is_refused_by_the_reader_and_by_the_config():
     with pytest.raises(DataError, match="/dev/zero is a character device, not a regular file"):
         load_prompts(PromptSource(kind="text", path="/dev/zero"), ["text"], [], count_words, 20)
