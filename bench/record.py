@@ -58,15 +58,25 @@ def main(argv=None) -> int:
     header = {"command": " ".join(command), "commit": git("rev-parse", "--short", "HEAD") + dirty,
               "machine": machine(), "load average before": load()}
     started = time.time()
-    run = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    sys.stdout.write(run.stdout)
-    header.update({"load average after": load(), "wall": f"{time.time() - started:.0f} s", "exit code": str(run.returncode)})
+    output, returncode = run_and_echo(command)
+    header.update({"load average after": load(), "wall": f"{time.time() - started:.0f} s", "exit code": str(returncode)})
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = results_path(args.name, datetime.date.today().isoformat())
     lines = [f"# {args.name}, {datetime.date.today().isoformat()}", ""] + [f"- {k}: `{v}`" for k, v in header.items()]
-    path.write_text("\n".join(lines + ["", "```", run.stdout.rstrip(), "```", ""]), encoding="utf-8")
+    path.write_text("\n".join(lines + ["", "```", output.rstrip(), "```", ""]), encoding="utf-8")
     print(f"kept in {path}", file=sys.stderr)
-    return run.returncode
+    return returncode
+
+
+def run_and_echo(command: list[str]) -> tuple[str, int]:
+    """Run `command`, echoing its output as it comes (a long bench shows its progress); (output, exit code)."""
+    kept = []
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as run:
+        for line in run.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            kept.append(line)
+    return "".join(kept), run.returncode
 
 
 if __name__ == "__main__":

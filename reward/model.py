@@ -22,6 +22,7 @@ from torch import nn
 
 from rlhf.errors import ModelNotAvailable, RLHFError
 from rlhf.models.damage import check_loaded_weights, json_problem, reading
+from rlhf.models.padding import real_columns
 from rlhf.run.layout import REWARD_HEAD, is_model_dir
 
 HEAD_FILE = REWARD_HEAD
@@ -120,6 +121,9 @@ def sequence_rewards(model, input_ids: torch.Tensor, attention_mask: torch.Tenso
 def sequence_features(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                       response_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """(batch, d): the pooled hidden state the head reads."""
+    kept = real_columns(attention_mask.bool())  # columns that are padding in every row change nothing
+    input_ids, attention_mask = input_ids[:, kept], attention_mask[:, kept]
+    response_mask = response_mask[:, kept] if response_mask is not None else None
     position_ids = (attention_mask.long().cumsum(1) - 1).clamp(min=0)
     hidden = backbone(model)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                              use_cache=False).last_hidden_state

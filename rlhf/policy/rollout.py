@@ -17,6 +17,7 @@ import torch
 
 from reward.model import sequence_rewards
 from rlhf.generation import SamplingSettings, sample_tokens
+from rlhf.models.padding import real_columns
 from rlhf.policy.labeler_reward import LabelerReward
 from rlhf.policy.value_head import policy_and_values, reference_logits, token_logprobs
 from rlhf.tasks.truncation import truncate_responses
@@ -54,6 +55,18 @@ class Rollout:
     def concat(cls, parts: list["Rollout"]) -> "Rollout":
         return cls(**{f.name: torch.cat([getattr(p, f.name) for p in parts]) for f in fields(cls)})
 
+    def take(self, index: torch.Tensor) -> "Rollout":
+        """The rows `index` selects, in its order."""
+        return Rollout(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+def _left_pad_queries(rollout: Rollout, width: int, pad_token_id: int) -> Rollout:
+    """`rollout` with its queries left-padded back to `width` columns, so chunks cut shorter concatenate."""
+    missing = width - rollout.queries.shape[1]
+    if missing:
+        rollout.queries = torch.nn.functional.pad(rollout.queries, (missing, 0), value=pad_token_id)
+    return rollout
+
 
 def score_responses(reward_model, queries: torch.Tensor, cut: torch.Tensor, found: torch.Tensor, pad_token_id: int,
                     penalty_reward: Optional[float]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,11 +98,18 @@ def collect(policy_value, reference: Callable[[], AbstractContextManager], rewar
     giving the frozen reference model (with LoRA: the policy with its adapter switched off).
     """
     chunk = chunk or queries.shape[0]
+    # Chunks of similar lengths, each cut to its own longest query: a short document is not padded to
+    # the longest of the whole batch. The rollout comes back in the batch's order.
+    order = torch.argsort((queries != pad_token_id).sum(1), stable=True) if chunk < queries.shape[0] else None
+    ordered = queries[order] if order is not None else queries
     parts = []
     for start in range(0, queries.shape[0], chunk):
-        parts.append(_collect_chunk(policy_value, reference, reward_model, queries[start : start + chunk], sampling,
-                                    rule, pad_token_id, eos_token_id))
-    return Rollout.concat(parts)
+        part = ordered[start : start + chunk]
+        parts.append(_collect_chunk(policy_value, reference, reward_model, part[:, real_columns(part != pad_token_id, trailing=False)],
+                                    sampling, rule, pad_token_id, eos_token_id))
+    width = queries.shape[1]
+    rollout = Rollout.concat([_left_pad_queries(part, width, pad_token_id) for part in parts])
+    return rollout if order is None else rollout.take(torch.argsort(order))
 
 
 def _collect_chunk(policy_value, reference, reward_model, queries, sampling, rule, pad_token_id, eos_token_id) -> Rollout:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from rlhf.models.padding import real_columns
+
 
 class ValueHead(nn.Module):
     """The shared layout's value head: one linear layer, initialised to zero (the paper)."""
@@ -62,7 +64,9 @@ class SharedTrunkPolicyValue(nn.Module):
 
 
 def model_inputs(query_responses: torch.Tensor, pad_token_id: int) -> dict:
-    """Ids, mask and position ids counting real tokens only (the queries are left-padded)."""
+    """Ids, mask and position ids counting real tokens only (the queries are left-padded), without the
+    leading columns that are padding in every row (outputs are read from the end: they do not move)."""
+    query_responses = query_responses[:, real_columns(query_responses != pad_token_id, trailing=False)]
     mask = query_responses != pad_token_id
     return {
         "input_ids": query_responses.masked_fill(~mask, 0),

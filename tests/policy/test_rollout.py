@@ -87,3 +87,26 @@ def test_collect_masks_everything_past_the_cut(tiny_gpt2, reward_model):
     assert torch.all(r.values == 0)  # the value head starts at zero
     assert torch.all(r.scores[~found] == -1.0)
 
+
+
+def test_chunks_of_similar_lengths_cut_to_their_longest_query_change_nothing(tiny_gpt2, reward_model):
+    from transformers import AutoModelForCausalLM
+
+    rm, tokenizer = reward_model
+    policy = AutoModelForCausalLM.from_pretrained(tiny_gpt2)
+    add_pad_token(tokenizer, policy)
+    model = SharedTrunkPolicyValue(policy, ValueHead(policy.config.hidden_size)).eval()
+    torch.nn.init.normal_(model.value_model.head.weight)  # values that are not all zero
+    pad = tokenizer.pad_token_id
+    # Lengths 1, 6, 2, 5, 3, 4 and a column of padding in every row: sorted chunks of 2 are cut to 2, 4 and 6 columns.
+    lengths = [1, 6, 2, 5, 3, 4]
+    queries = torch.tensor([[pad] * (7 - n) + list(range(20, 20 + n)) for n in lengths])
+    greedy = SamplingSettings(temperature=1.0, top_k=1, max_new_tokens=5)
+    rule = ResponseRule([STOP], 2, None)
+    rollouts = [collect(model, lambda: nullcontext(policy), rm, queries, greedy, rule, pad, tokenizer.eos_token_id, chunk=c)
+                for c in (None, 2)]
+    whole, chunked = rollouts
+    assert torch.equal(chunked.queries, queries) and torch.equal(chunked.responses, whole.responses)  # the batch's order
+    for name in ("logprobs", "ref_logprobs", "values", "scores"):
+        assert torch.allclose(getattr(chunked, name), getattr(whole, name), atol=1e-4), name
+    assert whole.values.abs().sum() > 0
