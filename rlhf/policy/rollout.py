@@ -60,6 +60,11 @@ class Rollout:
         return Rollout(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
+def length_order(queries: torch.Tensor, pad_token_id: int) -> torch.Tensor:
+    """Row indices from the shortest query to the longest (ties in their order)."""
+    return torch.argsort((queries != pad_token_id).sum(1), stable=True)
+
+
 def _left_pad_queries(rollout: Rollout, width: int, pad_token_id: int) -> Rollout:
     """`rollout` with its queries left-padded back to `width` columns, so chunks cut shorter concatenate."""
     missing = width - rollout.queries.shape[1]
@@ -100,7 +105,7 @@ def collect(policy_value, reference: Callable[[], AbstractContextManager], rewar
     chunk = chunk or queries.shape[0]
     # Chunks of similar lengths, each cut to its own longest query: a short document is not padded to
     # the longest of the whole batch. The rollout comes back in the batch's order.
-    order = torch.argsort((queries != pad_token_id).sum(1), stable=True) if chunk < queries.shape[0] else None
+    order = length_order(queries, pad_token_id) if chunk < queries.shape[0] else None
     ordered = queries[order] if order is not None else queries
     parts = []
     for start in range(0, queries.shape[0], chunk):

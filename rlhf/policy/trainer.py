@@ -38,7 +38,7 @@ from trl.models.utils import unwrap_model_for_generation
 from rlhf.errors import RLHFError
 from rlhf.generation import SamplingSettings
 from rlhf.policy.advantages import generalized_advantages, kl_penalized_rewards, masked_mean
-from rlhf.policy.rollout import ResponseRule, Rollout, collect
+from rlhf.policy.rollout import ResponseRule, Rollout, collect, length_order
 from rlhf.policy.value_head import SharedTrunkPolicyValue, ValueHead, entropy, policy_and_values, token_logprobs
 
 STATE_FILE = "ppo_state.json"
@@ -155,7 +155,7 @@ class PaperPPOTrainer(PPOTrainer):
         for _ in range(args.num_ppo_epochs):
             order = torch.randperm(n, generator=generator).to(r.responses.device)
             for start in range(0, n, mini):
-                batch = order[start : start + mini]
+                batch = by_query_length(order[start : start + mini], r.queries, self.processing_class.pad_token_id)
                 for m in range(0, mini, micro):
                     last = m + micro >= mini
                     with nullcontext() if last else acc.no_sync(self.model):
@@ -332,3 +332,10 @@ def _print_samples(update: int, records: list[dict]) -> None:
     for rec in records:
         table.add_row(rec["query"][-120:], rec["response"], f"{rec['score']:.3f}")
     Console(stderr=True, width=120).print(table)
+
+
+def by_query_length(batch: torch.Tensor, queries: torch.Tensor, pad_token_id: int) -> torch.Tensor:
+    """A minibatch's rows in order of query length: its micro-batches (one gradient, accumulated)
+    then hold similar lengths, and each pass drops the padding its rows share (`model_inputs`)."""
+    return batch[length_order(queries[batch], pad_token_id)]
+

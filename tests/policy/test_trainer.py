@@ -92,3 +92,11 @@ def test_a_checkpoint_holds_the_value_head_and_beta(tmp_path, tiny_gpt2, learnab
     saved = torch.load(path / "pytorch_model.bin", weights_only=True)
     assert "value_model.head.weight" in saved and any(k.startswith("policy.") for k in saved)
     assert json.loads((path / STATE_FILE).read_text())["beta"] == trainer.kl_controller.value
+
+
+def test_a_minibatch_is_split_into_micro_batches_in_order_of_query_length():
+    from rlhf.policy.trainer import by_query_length
+
+    queries = torch.tensor([[0, 0, 5], [6, 7, 8], [0, 0, 0], [0, 9, 9]])  # 0 is padding: lengths 1, 3, 0, 2
+    assert by_query_length(torch.tensor([1, 3, 0, 2]), queries, 0).tolist() == [2, 0, 3, 1]
+    assert by_query_length(torch.tensor([3, 1]), queries, 0).tolist() == [3, 1]  # only the rows of the minibatch
