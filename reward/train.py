@@ -19,6 +19,7 @@ from reward.model import backbone, build_reward_model, save_reward_model
 from reward.normalize import normalize
 from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
 from rlhf.errors import RLHFError
+from rlhf.models.loading import on_gpu
 from rlhf.models.training import linear_module_names
 from rlhf.run.checkpoints import last_complete_checkpoint
 from rlhf.run.files import replace_dir
@@ -49,13 +50,13 @@ def normalization_pairs(store, config, choices: list[Choice]) -> list[tuple[str,
 
 
 def training_arguments(config, out: Path) -> TrainingArguments:
-    r, on_gpu = config.reward, torch.cuda.is_available()
+    r, gpu = config.reward, on_gpu(config)
     return TrainingArguments(
         output_dir=str(out), num_train_epochs=r.epochs, learning_rate=r.learning_rate, lr_scheduler_type="linear",
-        warmup_steps=0, **r.trainer_arguments(on_gpu), logging_steps=r.logging_steps,
+        warmup_steps=0, **r.trainer_arguments(gpu), logging_steps=r.logging_steps,
         save_steps=r.save_steps, save_total_limit=2, eval_strategy="no", report_to=r.report_to,
         label_names=["best"], remove_unused_columns=False, seed=config.seed, data_seed=config.seed,
-        dataloader_num_workers=0, dataloader_pin_memory=on_gpu, disable_tqdm=False,
+        dataloader_num_workers=0, dataloader_pin_memory=gpu, disable_tqdm=False,
     )
 
 
@@ -85,7 +86,7 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     final = config.layout.reward_model
     if config.layout.reward_done() and not overwrite:
         raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
-    r.check_runtime("reward", torch.cuda.is_available())
+    r.check_runtime("reward", on_gpu(config))
     choices = load_choices(config, store)
     train, held_out = split_by_query(choices, r.eval_fraction, config.seed)
     if not train or not held_out:

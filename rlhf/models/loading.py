@@ -8,6 +8,7 @@ works. Tokenizers always get a pad token distinct from EOS, and left padding for
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Optional
 
 from rlhf.config import Config
@@ -57,12 +58,22 @@ def _check_hub_name(name: str, revision: Optional[str]) -> str:
     return name
 
 
+DEVICE_ENV = "RLHF_DEVICE"  # what `model.device: auto` means on this machine: e.g. cpu on a GPU machine
+
+
 def pick_device(device: str = "auto") -> "torch.device":
+    """The device `model.device` names; auto: $RLHF_DEVICE when set, else cuda when available, else cpu."""
     import torch
 
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = os.environ.get(DEVICE_ENV, "").strip() or ("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def on_gpu(config: Config) -> bool:
+    """Whether the run's training uses a GPU: the device its model section names (trainers default to one
+    whenever CUDA is available, so `use_cpu` is passed from this)."""
+    return pick_device(config.model.device).type == "cuda"
 
 
 def pick_dtype(dtype: str, device: "torch.device") -> "torch.dtype":

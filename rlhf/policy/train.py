@@ -17,6 +17,7 @@ import torch
 
 from rlhf.config.training import checkpointing_arguments
 from rlhf.errors import RLHFError
+from rlhf.models.loading import on_gpu
 from rlhf.models.training import enable_checkpointing
 from rlhf.policy.kl_control import controller_for
 from rlhf.policy.labeler_reward import LabelerReward
@@ -43,7 +44,7 @@ def load_reward_for(config, tokenizer):
     return model
 
 
-def ppo_config(config, output_dir: Path, on_gpu: bool):
+def ppo_config(config, output_dir: Path, gpu: bool):
     from trl.experimental.ppo import PPOConfig
 
     p, task = config.policy, config.task
@@ -53,9 +54,9 @@ def ppo_config(config, output_dir: Path, on_gpu: bool):
         total_episodes=p.total_episodes, num_ppo_epochs=p.ppo_epochs, response_length=task.response_length,
         temperature=task.temperature, kl_coef=task.kl_coef, cliprange=p.cliprange, cliprange_value=p.cliprange_value,
         vf_coef=p.vf_coef, gamma=p.gamma, lam=p.lam, whiten_rewards=False, stop_token=None, missing_eos_penalty=None,
-        **p.precision_arguments(on_gpu), **checkpointing_arguments(False), report_to=p.report_to,
+        **p.precision_arguments(gpu), **checkpointing_arguments(False), report_to=p.report_to,
         logging_steps=p.logging_steps, save_steps=p.save_steps, save_strategy="no", num_sample_generations=0,
-        dataloader_pin_memory=on_gpu, disable_tqdm=False,
+        dataloader_pin_memory=gpu, disable_tqdm=False,
     )
 
 
@@ -98,11 +99,11 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     from rlhf.tasks.queries import queries_for
 
     p, task = config.policy, config.task
-    on_gpu = torch.cuda.is_available()
-    p.check_runtime("policy", on_gpu)
-    if p.mixed_precision(on_gpu) != "no":
+    gpu = on_gpu(config)
+    p.check_runtime("policy", gpu)
+    if p.mixed_precision(gpu) != "no":
         # TRL's PPOTrainer builds its Accelerator without a precision argument: it reads this.
-        os.environ.setdefault("ACCELERATE_MIXED_PRECISION", p.mixed_precision(on_gpu))
+        os.environ.setdefault("ACCELERATE_MIXED_PRECISION", p.mixed_precision(gpu))
     policy, tokenizer = load_initial_policy(config, log)
     policy = policy.float() if policy.dtype != torch.float32 else policy  # the optimizer keeps fp32 master weights
     reward_model = LabelerReward(task.labeler, tokenizer) if p.reward == "simulated" else load_reward_for(config, tokenizer)
@@ -121,7 +122,7 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     log(f"{len(queries)} training queries; {p.total_episodes} episodes in batches of {p.batch_size}; "
         f"value: {p.value_head}; {'LoRA r=' + str(p.lora_r) if p.lora_r else 'full fine-tuning'}")
     return PaperPPOTrainer(
-        args=ppo_config(config, config.layout.policy_checkpoints, on_gpu), processing_class=tokenizer, model=policy,
+        args=ppo_config(config, config.layout.policy_checkpoints, gpu), processing_class=tokenizer, model=policy,
         reward_model=reward_model, train_dataset=dataset, value_model=value_model, sampling=sampling, rule=rule,
         kl_controller=controller_for(task), peft_config=p.lora_config(), callbacks=callbacks,
         micro_batch_size=p.micro_batch, rollout_batch_size=p.rollout_batch_size, sample_every=p.sample_every,

@@ -16,8 +16,6 @@ import math
 import shutil
 from pathlib import Path
 
-import torch
-
 from rlhf.config import write_run_config
 from rlhf.config.run_config import config_yaml
 from rlhf.run.checkpoints import last_complete_checkpoint, resume_point
@@ -25,15 +23,15 @@ from rlhf.run.files import save_model_dir
 from rlhf.sft.data import sft_dataset
 
 
-def sft_config(config, out: Path, on_gpu: bool):
+def sft_config(config, out: Path, gpu: bool):
     from trl import SFTConfig
 
     s, task = config.sft, config.task
     return SFTConfig(
         output_dir=str(out), num_train_epochs=s.epochs, learning_rate=s.learning_rate, lr_scheduler_type="linear",
-        warmup_steps=0, **s.trainer_arguments(on_gpu), logging_steps=s.logging_steps,
+        warmup_steps=0, **s.trainer_arguments(gpu), logging_steps=s.logging_steps,
         eval_strategy="steps", eval_steps=s.eval_steps, save_steps=s.save_steps, save_total_limit=2,
-        report_to=s.report_to, seed=config.seed, data_seed=config.seed, dataloader_pin_memory=on_gpu,
+        report_to=s.report_to, seed=config.seed, data_seed=config.seed, dataloader_pin_memory=gpu,
         max_length=task.query_length + task.response_length, packing=False,
         completion_only_loss=bool(task.reference_field), dataset_num_proc=None, disable_tqdm=False,
         model_init_kwargs=None,
@@ -44,12 +42,12 @@ def build_trainer(config, log=print, callbacks=None):
     import datasets
     from trl import SFTTrainer
 
-    from rlhf.models.loading import load_model_for
+    from rlhf.models.loading import load_model_for, on_gpu
 
     datasets.disable_progress_bars()  # TRL's per-dataset preparation bars; training has its own
     s = config.sft
-    on_gpu = torch.cuda.is_available()
-    s.check_runtime("sft", on_gpu)
+    gpu = on_gpu(config)
+    s.check_runtime("sft", gpu)
     model, tokenizer = load_model_for(config, log)
     model = model.float()  # the optimizer keeps fp32 master weights; mixed precision is autocast
     train = sft_dataset(config, tokenizer, "train", s.max_examples, log=log)
@@ -58,7 +56,7 @@ def build_trainer(config, log=print, callbacks=None):
     log(f"{len(train)} training examples, {len(held_out)} held out; loss on {kind}; "
         f"{'LoRA r=' + str(s.lora_r) if s.lora_r else 'full fine-tuning'}")
     model.train()
-    return SFTTrainer(model=model, args=sft_config(config, config.layout.sft_checkpoints, on_gpu),
+    return SFTTrainer(model=model, args=sft_config(config, config.layout.sft_checkpoints, gpu),
                       train_dataset=train, eval_dataset=held_out, processing_class=tokenizer,
                       peft_config=s.lora_config(), callbacks=callbacks)
 

@@ -65,3 +65,32 @@ def test_context_length_reads_either_config_shape(tiny_gpt2, tiny_llama):
 def test_tokenizer_reload_keeps_the_pad_token(tiny_llama):
     first = load_tokenizer(str(tiny_llama))
     assert load_tokenizer(str(tiny_llama)).pad_token_id == first.pad_token_id
+
+
+def test_auto_means_rlhf_device_when_set_else_cuda_when_available(monkeypatch):
+    import torch
+
+    from rlhf.models.loading import DEVICE_ENV, pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv(DEVICE_ENV, "cpu")
+    assert pick_device("auto").type == "cpu"  # a GPU machine told to stay on the CPU (the test suite's default)
+    assert pick_device("cuda:1") == torch.device("cuda:1")  # a device named in the config is kept
+    monkeypatch.delenv(DEVICE_ENV)
+    assert pick_device("auto").type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto").type == "cpu"
+
+
+def test_training_runs_on_the_gpu_only_where_the_models_device_is_one(monkeypatch, tmp_path):
+    import torch
+
+    from rlhf.config.run_config import load_config
+    from rlhf.models.loading import DEVICE_ENV, on_gpu
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.delenv(DEVICE_ENV, raising=False)
+    path = tmp_path / "c.yaml"
+    path.write_text("name: d\noutput_dir: runs\ntask: {name: sentiment}\n", encoding="utf-8")
+    assert on_gpu(load_config(str(path)))
+    assert not on_gpu(load_config(str(path), [("model.device", "cpu")]))  # so the trainers get use_cpu=True
