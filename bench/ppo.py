@@ -36,7 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-AUSTEN = ROOT.parent / "shared" / "data" / "stories" / "austen"
+# ../shared/data, or where RLHF_SHARED_DATA says (bench/gpu.sh: the copy it carries to a GPU machine).
+AUSTEN = Path(os.environ.get("RLHF_SHARED_DATA") or ROOT.parent / "shared" / "data") / "stories" / "austen"
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 

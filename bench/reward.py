@@ -64,7 +64,8 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the `reward` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-AUSTEN = ROOT.parent / "shared" / "data" / "stories" / "austen"
+# ../shared/data, or where RLHF_SHARED_DATA says (bench/gpu.sh: the copy it carries to a GPU machine).
+AUSTEN = Path(os.environ.get("RLHF_SHARED_DATA") or ROOT.parent / "shared" / "data") / "stories" / "austen"
 
 # Targets the verdicts are computed against.
 SPEED_TARGET = 2.0  # ours at least this many times faster per label than TRL (the README's claim rests on this)

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+from rlhf.models.offline import cache_root
+
 # The device every test's `model.device: auto` means, here and in the processes tests start:
 # RLHF_TEST_DEVICE=cuda make test runs the training tests on the GPU; by default they run on the CPU,
 # on any machine, so a GPU machine passes the same suite the CPU CI does.
 TEST_DEVICE = os.environ.get("RLHF_TEST_DEVICE", "cpu").strip() or "cpu"
 os.environ["RLHF_DEVICE"] = TEST_DEVICE
-
-from rlhf.models.offline import cache_root
 
 # The real data folder: ../shared/data beside the checkout, or where RLHF_SHARED_DATA says (.ci/run
 # checks the same variable; pointing it at a missing folder shows what CI does without the data).
