@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from labeling_app import auth, render
+from labeling_app.agreement_panel import render_agreement
 from labeling_app.context import RunContext, run_context
 from rlhf.errors import RLHFError
 from rlhf.evaluation.dashboard_rows import comparison_rows, eval_summaries
@@ -18,7 +19,6 @@ from rlhf.evaluation.win_rates import comparison_win_rates
 from rlhf.labeling import stats as label_stats
 
 BASELINE = "zero-shot"
-SIMULATED_PREFIX = "sim:"  # simulated labelers' names (rlhf.labeling.simulated): not people
 
 
 def render_page() -> None:
@@ -30,7 +30,7 @@ def render_page() -> None:
     st.title("Dashboard")
     _overview(run, labels)
     _labelers(run, labels, num_choices)
-    _agreement(labels, num_choices)
+    render_agreement(labels, run.store.labelers(), num_choices)
     _positions(labels, num_choices)
     _times(labels)
     _reasons(labels)
@@ -65,21 +65,6 @@ def _labelers(run: RunContext, labels: list, num_choices: int) -> None:
         "labels/hour": st.column_config.NumberColumn(format="%.0f"),
         "agreement with others": st.column_config.NumberColumn(format="percent"),
     })
-
-
-def _agreement(labels: list, num_choices: int) -> None:
-    st.subheader("Agreement between labelers")
-    result = label_stats.agreement(labels, num_choices)
-    if not result.pairs:
-        st.info("No batch has choices from two labelers yet. Set `labeling.labelers_per_batch` to 2 or more "
-                "to measure agreement.")
-        return
-    cols = st.columns(3)
-    cols[0].metric("Observed agreement", f"{result.rate:.0%}")
-    cols[1].metric("Chance", f"{result.chance:.0%}")
-    cols[2].metric("Measured on", f"{result.batches} batches", help=f"{result.pairs} pairs of labelers' choices")
-    st.caption("The share of pairs of labelers who chose the same continuation of the same batch. "
-               "Labelers choosing at random would agree at the chance rate.")
 
 
 def _positions(labels: list, num_choices: int) -> None:
@@ -119,7 +104,7 @@ def _reasons(labels: list) -> None:
 def _evaluation(run: RunContext) -> None:
     """Human win rates per system against the baseline, from the comparisons judged on the Compare page."""
     st.subheader("Evaluation")
-    people = {labeler.name for labeler in run.store.labelers() if not labeler.name.startswith(SIMULATED_PREFIX)}
+    people = {labeler.name for labeler in run.store.labelers() if labeler.kind != "simulated"}
     comparisons = run.store.comparisons()
     judged = [c for c in comparisons if c.winner is not None and c.judge in people]
     open_rows = [c for c in comparisons if c.winner is None]

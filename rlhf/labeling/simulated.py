@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 
 from rlhf.errors import RLHFError
 from rlhf.labeling.lexicon import ABSTRACT, CONCRETE_ADJECTIVES, CONCRETE_NOUNS, CONCRETE_VERBS, MODIFIERS, NOT_DERIVED
+from rlhf.labeling.store import SIMULATED_PREFIX
 
 Scorer = Callable[[str, str, Optional[str]], float]
 
@@ -212,7 +213,7 @@ def temperature_for_agreement(score_lists, target: float = TARGET_AGREEMENT) -> 
 
 
 def labeler_name(kind: str) -> str:
-    return f"sim:{kind}"
+    return f"{SIMULATED_PREFIX}{kind}"
 
 
 def simulate(store, kind: str, *, task, temperature: Optional[float] = None, labelers_per_batch: int = 1,

@@ -36,15 +36,26 @@ ROLES = ("labeler", "admin")
 DatabaseError = SQLAlchemyError
 
 
+SIMULATED_PREFIX = "sim:"  # simulated labelers are named sim:KIND (rlhf/labeling/simulated.py)
+
+
 @dataclass
 class Labeler:
     id: int
     name: str
     role: str
+    signs_in: bool = True  # has a password: a person who labels in the app
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def kind(self) -> str:
+        """human (signs in to the app), simulated (`sim:KIND`), or imported (labels from a file)."""
+        if self.name.startswith(SIMULATED_PREFIX):
+            return "simulated"
+        return "human" if self.signs_in else "imported"
 
 
 @dataclass
@@ -144,7 +155,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
                 row = LabelerRow(name=name.strip(), password_hash=hashed, role=role)
                 s.add(row)
                 s.flush()
-                return Labeler(row.id, row.name, row.role)
+                return Labeler(row.id, row.name, row.role, hashed is not None)
         except IntegrityError:
             raise RLHFError(f"a labeler named {name!r} already exists") from None
 
@@ -156,11 +167,12 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
     def labeler(self, name: str) -> Optional[Labeler]:
         with self.session() as s:
             row = s.scalar(select(LabelerRow).where(LabelerRow.name == name))
-            return Labeler(row.id, row.name, row.role) if row else None
+            return Labeler(row.id, row.name, row.role, row.password_hash is not None) if row else None
 
     def labelers(self) -> list[Labeler]:
         with self.session() as s:
-            return [Labeler(r.id, r.name, r.role) for r in s.scalars(select(LabelerRow).order_by(LabelerRow.id))]
+            return [Labeler(r.id, r.name, r.role, r.password_hash is not None)
+                    for r in s.scalars(select(LabelerRow).order_by(LabelerRow.id))]
 
     def authenticate(self, name: str, password: str) -> Optional[Labeler]:
         """The labeler when the password matches; None otherwise (same answer for an unknown name)."""

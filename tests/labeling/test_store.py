@@ -389,3 +389,12 @@ def store_schema_select_sessions():
     from rlhf.labeling.schema import AppSessionRow
 
     return select(AppSessionRow.token_hash, AppSessionRow.labeler_id)
+
+
+def test_a_labeler_is_human_simulated_or_imported(store):
+    store.add_labeler("ann", "password1")
+    store.ensure_labeler("sim:sentiment")
+    store.ensure_labeler("import")
+    assert {labeler.name: labeler.kind for labeler in store.labelers()} == {
+        "ann": "human", "sim:sentiment": "simulated", "import": "imported"}
+    assert store.labeler("ann").kind == "human" and store.add_labeler("bob", None).kind == "imported"

@@ -229,16 +229,27 @@ def test_an_admin_sees_the_dashboard(run):
         run.store.submit(ann.id, batch, choice=0, shown_order=[0, 1, 2, 3], seconds=4.0)
         run.store.submit(bob.id, batch, choice=batch - 1, shown_order=[3, 2, 1, 0], seconds=6.0)
     run.store.submit(ann.id, 3, skipped=True, reason="Other: dull", shown_order=[0, 1, 2, 3], seconds=2.0)
+    robot = run.store.ensure_labeler("sim:sentiment")  # not a person: out of the agreement unless included
+    for batch in (1, 2):
+        run.store.submit(robot.id, batch, choice=3, shown_order=[0, 1, 2, 3], seconds=0.0)
     at = sign_in("root", "root-password")
     at.switch_page("routes/dashboard.py").run()
     assert not at.exception and not errors(at) and at.title[0].value == "Dashboard"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Observed agreement"] == "50%" and metrics["Chance"] == "25%" and metrics["Measured on"] == "2 batches"
-    assert metrics["Choices"] == "4" and metrics["Skipped"] == "1"
+    assert metrics["Observed agreement"] == "50%" and metrics["Measured on"] == "2 batches"
+    # By hand: batches [2, 0, 0, 0] and [1, 1, 0, 0]; kappa (0.5 - 0.625) / 0.375, alpha 1 - 0.5 / 0.5.
+    assert metrics["Fleiss' κ"] == "-0.33" and metrics["Krippendorff's α"] == "0.00"
+    matrix = at.dataframe[1].value  # the pairwise agreement, humans only
+    assert list(matrix.index) == ["ann", "bob"] and matrix.loc["ann", "bob"] == matrix.loc["bob", "ann"] == 0.5
+    assert [(r.label, r.value) for r in at.toggle] == [("Include imported and simulated labelers", False)]
+    at.toggle[0].set_value(True).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Observed agreement"] == "17%"  # 1 of the 6 pairs: sim:sentiment agrees with no one
+    assert metrics["Choices"] == "6" and metrics["Skipped"] == "1"
     table = at.dataframe[0].value.set_index("labeler")
     assert table.loc["ann", "chosen"] == 2 and table.loc["ann", "skipped"] == 1 and table.loc["bob", "median s/label"] == 6.0
-    assert "position 1: 50%" in " ".join(c.value for c in at.caption)  # ann's two choices were shown first
-    reasons = at.dataframe[1].value
+    assert "position 1: 33%" in " ".join(c.value for c in at.caption)  # ann's two of the six choices were shown first
+    reasons = next(frame.value for frame in at.dataframe if "reason" in frame.value.columns)
     assert list(reasons.iloc[0]) == ["skip", "Other: dull", 1]
 
 
