@@ -1,6 +1,7 @@
 """The dashboard's agreement section: observed against chance, Fleiss' kappa and Krippendorff's alpha
 with 95% intervals, and the pairwise matrix, over human labelers unless the admin includes the
-imported and simulated ones (`rlhf.labeling.agreement` computes; this lays it out)."""
+imported and simulated ones (a toggle, on by default with `labeling.count_machine_labelers`;
+`rlhf.labeling.agreement` computes, this lays it out)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from rlhf.labeling.store import Labeler
 _INCLUDE_ALL = "agreement_include_machines"
 
 
-def render_agreement(labels: list, labelers: list[Labeler], num_choices: int) -> None:
+def render_agreement(labels: list, labelers: list[Labeler], num_choices: int, count_machines: bool = False) -> None:
     st.subheader("Agreement between labelers")
     machines = [labeler.name for labeler in labelers if labeler.kind != "human"]
-    include_all = bool(machines) and st.toggle("Include imported and simulated labelers", key=_INCLUDE_ALL,
+    include_all = bool(machines) and st.toggle("Include imported and simulated labelers", value=count_machines, key=_INCLUDE_ALL,
                                                help="Left out by default: " + ", ".join(machines) if machines else None)
     counted = {labeler.id for labeler in labelers if include_all or labeler.kind == "human"}
     mine = [label for label in labels if label.labeler_id in counted]

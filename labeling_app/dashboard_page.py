@@ -30,7 +30,7 @@ def render_page() -> None:
     st.title("Dashboard")
     _overview(run, labels)
     _labelers(run, labels, num_choices)
-    render_agreement(labels, run.store.labelers(), num_choices)
+    render_agreement(labels, run.store.labelers(), num_choices, run.config.labeling.count_machine_labelers)
     _positions(labels, num_choices)
     _times(labels)
     _reasons(labels)

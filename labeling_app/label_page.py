@@ -47,7 +47,8 @@ def render_page() -> None:
     run = run_context()
     labeler = auth.require_signed_in()
     item = _current_item(run, labeler)
-    _progress(run.store.progress(labeler.id, run.config.labeling.labelers_per_batch))
+    _progress(run.store.progress(labeler.id, run.config.labeling.labelers_per_batch,
+                                 run.config.labeling.count_machine_labelers))
     _instructions(run)
     if notice := st.session_state.pop(_NOTICE, None):
         st.warning(notice)
@@ -68,7 +69,9 @@ def _current_item(run: RunContext, labeler: Labeler) -> Optional[Item]:
     """
     item = st.session_state.get(_ITEM)
     if item is None or item.labeler_id != labeler.id:
-        assignment = run.store.next_assignment(labeler.id, run.config.labeling.labelers_per_batch)
+        labeling = run.config.labeling
+        assignment = run.store.next_assignment(labeler.id, labeling.labelers_per_batch,
+                                               count_machines=labeling.count_machine_labelers)
         item = Item(labeler.id, assignment, shown_at=context.shown_at(assignment.assigned_at)) if assignment is not None else None
         st.session_state[_ITEM] = item
     return item

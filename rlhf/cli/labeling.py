@@ -182,7 +182,8 @@ def _simulate(config: Config, store, kind: str, limit) -> int:
     from rlhf.labeling.simulated import simulate
 
     n = simulate(store, kind, task=config.task, temperature=config.labeling.simulate_temperature,
-                 labelers_per_batch=config.labeling.labelers_per_batch, seed=config.seed, limit=limit)
+                 labelers_per_batch=config.labeling.labelers_per_batch, seed=config.seed, limit=limit,
+                 count_machines=config.labeling.count_machine_labelers)
     log(f"sim:{kind} stored {n} labels")
     return 0
 

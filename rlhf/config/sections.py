@@ -47,6 +47,10 @@ class LabelingConfig:
     policy: Optional[str] = option(None, help="Model directory to sample from; unset: the base model (round 0).")
     round: int = option(0, help="Collection round the samples belong to (online collection samples round r from policy r-1).")
     labelers_per_batch: int = option(1, help="Labelers each batch goes to (more than 1 measures agreement).")
+    count_machine_labelers: bool = option(
+        False, help="Imported and simulated labelers take places of labelers_per_batch beside people, and count in the "
+                    "dashboard's agreement by default; off: people and machines each get labelers_per_batch places."
+    )
     host: str = option("127.0.0.1", help="Address the labeling app listens on (loopback by default).")
     port: int = option(8501, help="Port of the labeling app.")
     min_seconds: float = option(

@@ -217,8 +217,9 @@ def labeler_name(kind: str) -> str:
 
 
 def simulate(store, kind: str, *, task, temperature: Optional[float] = None, labelers_per_batch: int = 1,
-             seed: int = 0, limit: Optional[int] = None, progress: bool = True) -> int:
-    """Label open batches as `sim:KIND` until none are left or `limit` labels are stored.
+             seed: int = 0, limit: Optional[int] = None, progress: bool = True, count_machines: bool = True) -> int:
+    """Label open batches as `sim:KIND` until none are left or `limit` labels are stored; without
+    `count_machines` only other imported and simulated labelers' assignments fill a batch's places.
 
     `task` (a Task or its name) names the run's task in messages. Returns how many labels were stored.
     """
@@ -229,11 +230,11 @@ def simulate(store, kind: str, *, task, temperature: Optional[float] = None, lab
     task_name = getattr(task, "name", task)
     labeler = store.ensure_labeler(labeler_name(kind))
     rng = random.Random(seed)  # one stream for shown orders and choices: a seeded run repeats exactly
-    remaining = _remaining(store, labeler.id, labelers_per_batch, limit)
+    remaining = _remaining(store, labeler.id, labelers_per_batch, limit, count_machines)
     stored = 0
     with tqdm(total=remaining, desc=f"{labeler.name} ({task_name})", unit="label", disable=not progress) as bar:
         while limit is None or stored < limit:
-            assignment = store.next_assignment(labeler.id, labelers_per_batch, rng)
+            assignment = store.next_assignment(labeler.id, labelers_per_batch, rng, count_machines)
             if assignment is None:
                 break
             reference = _reference(store, kind, assignment, task_name)
@@ -245,8 +246,8 @@ def simulate(store, kind: str, *, task, temperature: Optional[float] = None, lab
     return stored
 
 
-def _remaining(store, labeler_id: int, labelers_per_batch: int, limit: Optional[int]) -> int:
-    progress = store.progress(labeler_id, labelers_per_batch)
+def _remaining(store, labeler_id: int, labelers_per_batch: int, limit: Optional[int], count_machines: bool) -> int:
+    progress = store.progress(labeler_id, labelers_per_batch, count_machines)
     left = progress.available - progress.done
     return left if limit is None else min(left, limit)
 

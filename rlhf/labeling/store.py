@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, NamedTuple, Optional
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -185,9 +185,11 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
 
     # -- assignments ----------------------------------------------------------------------------
 
-    def next_assignment(self, labeler_id: int, labelers_per_batch: int = 1, rng: Optional[random.Random] = None) -> Optional[Assignment]:
+    def next_assignment(self, labeler_id: int, labelers_per_batch: int = 1, rng: Optional[random.Random] = None,
+                        count_machines: bool = True) -> Optional[Assignment]:
         """The labeler's open assignment, else a new one: a batch they have never had that fewer
-        than `labelers_per_batch` labelers hold, oldest first, shown in a fresh random order."""
+        than `labelers_per_batch` labelers hold, oldest first, shown in a fresh random order.
+        Without `count_machines`, people and imported or simulated labelers hold places apart."""
         rng = rng or random.Random()
         with self.session() as s, s.begin():
             open_row = s.scalar(select(AssignmentRow).where(AssignmentRow.labeler_id == labeler_id,
@@ -196,14 +198,15 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
                 return _assignment(s, open_row)
         for _ in range(20):  # a concurrent labeler may take the last place first: try the next batch
             with self.session() as s:
-                batch_id = s.scalar(_open_batches(labeler_id, labelers_per_batch).limit(1))
+                batch_id = s.scalar(_open_batches(labeler_id, labelers_per_batch, count_machines).limit(1))
                 if batch_id is None:
                     return None
                 n = len(s.get(BatchRow, batch_id).samples)
                 row = AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=rng.sample(range(n), n))
                 s.add(row)
                 s.flush()
-                taken = s.scalar(select(func.count()).where(AssignmentRow.batch_id == batch_id))
+                taken = s.scalar(select(func.count()).where(AssignmentRow.batch_id == batch_id,
+                                                            _counted(labeler_id, count_machines)))
                 if taken <= labelers_per_batch:
                     assignment = _assignment(s, row)
                     s.commit()
@@ -291,11 +294,11 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
                 stmt = stmt.where(LabelRow.id.not_in(replaced))
             return list(s.scalars(stmt))
 
-    def progress(self, labeler_id: int, labelers_per_batch: int = 1) -> Progress:
+    def progress(self, labeler_id: int, labelers_per_batch: int = 1, count_machines: bool = True) -> Progress:
         with self.session() as s:
             done = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(True)))
             open_now = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(False)))
-            remaining = s.scalar(select(func.count()).select_from(_open_batches(labeler_id, labelers_per_batch).subquery()))
+            remaining = s.scalar(select(func.count()).select_from(_open_batches(labeler_id, labelers_per_batch, count_machines).subquery()))
             since = utcnow() - timedelta(hours=1)
             recent = s.scalar(select(func.count()).where(LabelRow.labeler_id == labeler_id, LabelRow.created_at >= since))
             timed = s.execute(select(func.count(LabelRow.seconds), func.sum(LabelRow.seconds))
@@ -394,13 +397,24 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
             return released.rowcount
 
 
-def _open_batches(labeler_id: int, labelers_per_batch: int):
-    """Ids of batches this labeler never had that fewer than k labelers hold, oldest first."""
+def _open_batches(labeler_id: int, labelers_per_batch: int, count_machines: bool = True):
+    """Ids of batches this labeler never had that fewer than k labelers hold, oldest first; without
+    `count_machines`, only holders of this labeler's kind count (people, or imported and simulated)."""
     mine = select(AssignmentRow.batch_id).where(AssignmentRow.labeler_id == labeler_id)
-    holders = (select(AssignmentRow.batch_id, func.count().label("n")).group_by(AssignmentRow.batch_id).subquery())
+    holders = (select(AssignmentRow.batch_id, func.count().label("n")).where(_counted(labeler_id, count_machines))
+               .group_by(AssignmentRow.batch_id).subquery())
     return (select(BatchRow.id).outerjoin(holders, holders.c.batch_id == BatchRow.id)
             .where(BatchRow.id.not_in(mine), func.coalesce(holders.c.n, 0) < labelers_per_batch)
             .order_by(BatchRow.id))
+
+
+def _counted(labeler_id: int, count_machines: bool):
+    """Which assignments take places of labelers_per_batch: all, or those of this labeler's kind
+    (people sign in with a password; imported and simulated labelers have none)."""
+    if count_machines:
+        return true()
+    signs_in = select(LabelerRow.password_hash.is_not(None)).where(LabelerRow.id == labeler_id).scalar_subquery()
+    return AssignmentRow.labeler_id.in_(select(LabelerRow.id).where(LabelerRow.password_hash.is_not(None) == signs_in))
 
 
 def _assignment(s: Session, row: AssignmentRow) -> Assignment:

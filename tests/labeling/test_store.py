@@ -398,3 +398,16 @@ def test_a_labeler_is_human_simulated_or_imported(store):
     assert {labeler.name: labeler.kind for labeler in store.labelers()} == {
         "ann": "human", "sim:sentiment": "simulated", "import": "imported"}
     assert store.labeler("ann").kind == "human" and store.add_labeler("bob", None).kind == "imported"
+
+
+def test_people_and_machines_hold_places_apart_unless_machines_count(store):
+    ann, sim = store.add_labeler("ann", "password1"), store.ensure_labeler("sim:sentiment")
+    first = store.next_assignment(sim.id, 1, count_machines=False)
+    store.submit(sim.id, first.batch_id, choice=0, shown_order=first.shown_order)
+    # The simulated labeler's label does not take the batch's one place from people...
+    assert store.next_assignment(ann.id, 1, count_machines=False).batch_id == first.batch_id
+    assert store.progress(ann.id, 1, count_machines=False).available == store.count_batches()
+    # ...unless machines count: then bob (a person) gets the batch after it (ann and sim hold the first).
+    bob = store.add_labeler("bob", "password1")
+    assert store.next_assignment(bob.id, 2, count_machines=True).batch_id != first.batch_id
+    assert store.next_assignment(sim.id, 1, count_machines=False).batch_id != first.batch_id
