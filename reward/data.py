@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 import torch
 
@@ -26,6 +26,7 @@ class Choice:
     samples: list[str]
     best: int
     task: Optional[str] = None
+    labeler: Optional[str] = None  # who chose (None where a file does not say)
 
 
 def choices_from_store(store, task_name: Optional[str] = None) -> list[Choice]:
@@ -34,7 +35,7 @@ def choices_from_store(store, task_name: Optional[str] = None) -> list[Choice]:
     for label in store.training_labels():
         tasks.add(label.task)
         if task_name is None or label.task == task_name:
-            out.append(Choice(label.query_id, label.prompt, list(label.samples), label.choice, label.task))
+            out.append(Choice(label.query_id, label.prompt, list(label.samples), label.choice, label.task, label.labeler))
     if not out:
         raise _no_labels(task_name, tasks)
     return out
@@ -50,7 +51,8 @@ def choices_from_file(path: str | Path, task_name: Optional[str] = None) -> list
             try:
                 row = json.loads(line)
                 samples = [row[f"sample{i}"] for i in range(_count_samples(row))]
-                choice = Choice(str(row.get("query_id", n)), row["query"], samples, int(row["best"]), row.get("task"))
+                choice = Choice(str(row.get("query_id", n)), row["query"], samples, int(row["best"]), row.get("task"),
+                                row.get("labeler"))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise DataError(f"{path}, line {n}: not a best-of-n label ({type(exc).__name__}: {exc})") from None
             if task_name is None or choice.task in (None, task_name):  # exports carry no task field: keep those
@@ -58,6 +60,13 @@ def choices_from_file(path: str | Path, task_name: Optional[str] = None) -> list
     if not out:
         raise DataError(f"{path} holds no labels")
     return out
+
+
+def leave_out(choices: list[Choice], labelers: Iterable[str]) -> tuple[list[Choice], dict[str, int]]:
+    """The choices not made by `labelers`, and how many each of them made (0: none to leave out)."""
+    names = set(labelers)
+    removed = {name: sum(1 for c in choices if c.labeler == name) for name in sorted(names)}
+    return [c for c in choices if c.labeler not in names], removed
 
 
 def _count_samples(row: dict) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from transformers import TrainingArguments
 
-from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, split_by_query
+from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, leave_out, split_by_query
 from reward.head_fit import fit_head, label_features
 from reward.model import backbone, build_reward_model, save_reward_model
 from reward.normalize import normalize
@@ -31,12 +31,17 @@ def to_pairs(choices: list[Choice]) -> list[Choice]:
             for c in choices for i, s in enumerate(c.samples) if i != c.best]
 
 
-def load_choices(config, store) -> list[Choice]:
+def load_choices(config, store, log=lambda message: None) -> list[Choice]:
     settings = config.reward
     if settings.labels:
         choices = choices_from_file(settings.labels, config.task.name)
     else:
         choices = choices_from_store(store, config.task.name)
+    if settings.exclude_labelers:
+        choices, removed = leave_out(choices, settings.exclude_labelers)
+        log("reward.exclude_labelers left out " + ", ".join(f"{n} labels of {name}" for name, n in removed.items()))
+        if not choices:
+            raise RLHFError(f"reward.exclude_labelers ({', '.join(removed)}) left no labels to train on")
     return to_pairs(choices) if settings.loss == "pairwise" else choices
 
 
@@ -87,7 +92,7 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     if config.layout.reward_done() and not overwrite:
         raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
     r.check_runtime("reward", on_gpu(config))
-    choices = load_choices(config, store)
+    choices = load_choices(config, store, log)
     train, held_out = split_by_query(choices, r.eval_fraction, config.seed)
     if not train or not held_out:
         raise RLHFError(f"{len(choices)} labels are too few to hold out {r.eval_fraction:.0%} of queries for evaluation")

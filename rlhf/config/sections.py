@@ -132,6 +132,10 @@ class RewardSettings(TrainingOptions):
                    "backbone better than the last, and the reward model then runs faster in PPO."
     )
     head_l2: float = option(1.0, help="With train_backbone: false, the L2 penalty on the head's weights (on standardised features).")
+    exclude_labelers: list[str] = option(
+        factory=list, help="Labelers whose labels the reward model does not train on (names; e.g. one the "
+                                   "dashboard shows clicking at random). Training says how many labels that removed."
+    )
     learning_rate: float = option(5e-5, help="Peak learning rate, decayed linearly to 0 (the paper: 5e-5 for books).")
     batch_size: int = option(8, help="Labels per device per step (each label is n sequences).")
     gradient_accumulation_steps: int = option(4, help="Steps accumulated per update (effective batch = batch_size x this x devices).")

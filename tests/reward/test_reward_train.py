@@ -48,6 +48,24 @@ def test_skipped_flagged_and_superseded_labels_are_left_out_and_each_labeler_cou
     assert len(pairs) == 3 * len(choices) and all(p.best == 0 and len(p.samples) == 2 for p in pairs)
 
 
+def test_excluded_labelers_labels_are_left_out_and_counted(tmp_path, tiny_gpt2):
+    from reward.train import load_choices
+
+    config = make_config(tmp_path, tiny_gpt2, ("reward.exclude_labelers", ["bob", "nobody"]))
+    store = small_store(config, n=4)
+    ann, bob = store.add_labeler("ann", "password1"), store.add_labeler("bob", "password1")
+    for batch in (1, 2, 3):
+        store.submit(bob.id, batch, choice=1)
+    store.submit(ann.id, 1, choice=2)
+    said = []
+    choices = load_choices(config, store, said.append)
+    assert sorted(c.labeler for c in choices) == ["ann"] + ["sim:test"] * 4
+    assert said == ["reward.exclude_labelers left out 3 labels of bob, 0 labels of nobody"]
+    everyone = make_config(tmp_path, tiny_gpt2, ("reward.exclude_labelers", ["ann", "bob", "sim:test"]))
+    with pytest.raises(RLHFError, match="left no labels to train on"):
+        load_choices(everyone, store)
+
+
 def test_evaluation_holds_out_whole_queries(tmp_path, tiny_gpt2):
     store = small_store(make_config(tmp_path, tiny_gpt2), n=60)
     train, held = split_by_query(choices_from_store(store), 0.2)
