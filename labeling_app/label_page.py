@@ -22,7 +22,7 @@ from typing import Optional
 
 import streamlit as st
 
-from labeling_app import auth, context, render
+from labeling_app import auth, context, render, review
 from labeling_app.choice_button import choice_button
 from labeling_app.context import RunContext, run_context
 from rlhf.errors import LabelTooSoon, RLHFError
@@ -52,8 +52,14 @@ def render_page() -> None:
     _instructions(run)
     if notice := st.session_state.pop(_NOTICE, None):
         st.warning(notice)
+    if changed := review.notice():
+        st.success(changed)
+    if review.reviewing():
+        review.render_review(run)
+        return
     if item is None:
         _all_done()
+        review.previous_button()
         return
     if len(item.assignment.prompt) > render.TAIL_CHARS:  # the options show only the prompt's end
         render.show_prompt(item.assignment.prompt, item.assignment.batch_id)
@@ -90,7 +96,8 @@ def _instructions(run: RunContext) -> None:
     with st.expander(f"Instructions: {task.name}", expanded=not st.session_state.get(_LABELED)):
         st.markdown(text)  # written by the experimenter in the run config, not by the model
         keys = min(run.config.labeling.samples_per_query, 9)
-        st.caption(f"Click the button under the best continuation, or press its number (1-{keys}) on the keyboard.")
+        st.caption(f"Click the button under the best continuation, or press its number (1-{keys}) on the keyboard. "
+                   "U: step back to an item you labeled, to see or change your choice.")
 
 
 def _choices(run: RunContext, item: Item) -> None:
@@ -105,7 +112,9 @@ def _choices(run: RunContext, item: Item) -> None:
 
 
 def _skip_and_flag(run: RunContext, item: Item) -> None:
-    skip, flag = st.columns(2)
+    skip, flag, previous = st.columns(3)
+    with previous:
+        review.previous_button()
     # Keyed per item, so the popover of the next item starts closed.
     with skip.popover("Skip…", width="stretch", key=f"skip_popover_{item.token}"):
         _reason_form(run, item, "skip", SKIP_REASONS, "Skip this item", skipped=True)
@@ -137,12 +146,17 @@ def _submit(run: RunContext, item: Item, **label) -> None:
         return
     seconds = round(time.monotonic() - item.shown_at, 3)
     try:
-        run.store.submit(item.labeler_id, item.assignment.batch_id, shown_order=item.assignment.shown_order,
-                         seconds=seconds, client_token=item.token, min_seconds=context.min_reading_seconds(run), **label)
+        label_id = run.store.submit(item.labeler_id, item.assignment.batch_id, shown_order=item.assignment.shown_order,
+                                    seconds=seconds, client_token=item.token, min_seconds=context.min_reading_seconds(run),
+                                    **label)
     except LabelTooSoon:
         return  # a click meant for the item before: the item stays on screen, unlabeled
     except RLHFError as error:
         st.session_state[_NOTICE] = f"That label was not stored: {error}"
+    else:
+        if st.session_state.get(_ITEM) is item:  # not a repeated click on an item already recorded
+            action = "flagged" if label.get("flagged") else "skipped" if label.get("skipped") else "chose"
+            review.record(review.Done(label_id, item.assignment, label.get("choice"), action))
     # A second click on the same item must not discard the next item, already on screen.
     if st.session_state.get(_ITEM) is item:
         del st.session_state[_ITEM]

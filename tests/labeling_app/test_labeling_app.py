@@ -329,3 +329,29 @@ def test_signing_out_forgets_the_labeler(run):
     at.button(key="sign_out").click().run()
     assert at.text_input(key="sign_in_name") and not [h for h in at.html if "rlhf-option" in h.value]
     assert "labeler" not in at.session_state
+
+
+def test_a_labeler_steps_back_sees_the_choice_and_changes_it_by_a_correction(run):
+    at = sign_in("ann", "ann-password")
+    assert button(at, "↶ Previous (U)").disabled  # nothing labeled in this session yet
+    first, texts = on_screen(at)
+    button_keys = [b.key for b in at.button if b.key and b.key.startswith("choose_")]
+    at.button(key=button_keys[0]).click().run()  # the first continuation shown
+    second, _ = on_screen(at)
+    assert second != first
+    at = button(at, "↶ Previous (U)").click().run()
+    batch, again = on_screen(at)
+    assert (batch, again) == (first, texts)  # the item as it was shown, in the same order
+    assert "Item 1 of the 1 you labeled in this session: you chose continuation 1" in at.info[0].value
+    marked = [b for b in at.button if b.key and b.key.startswith("choose_")]
+    assert [b.label for b in marked].count("Best ✓ your choice") == 1 and len(marked) == 4
+    shown_order = run.store.labels()[0].shown_order
+    at.button(key="choose_2").click().run()  # position 3 on screen: a correction that supersedes
+    assert "Changed item 1: you now chose continuation 3." in [s.value for s in at.success]
+    assert on_screen(at)[0] == second  # back to the item that was waiting
+    effective = run.store.labels()
+    assert len(effective) == 1 and effective[0].choice == shown_order[2] and effective[0].supersedes is not None
+    assert len(run.store.labels(effective=False)) == 2  # the first label stays stored
+    at = button(at, "↶ Previous (U)").click().run()
+    at = button(at, "Back to labeling (Esc)").click().run()  # unchanged
+    assert on_screen(at)[0] == second and len(run.store.labels(effective=False)) == 2

@@ -129,6 +129,24 @@ def _check_literal(tab: LabelingTab) -> None:
     assert made == 0
 
 
+def test_u_steps_back_and_a_number_key_changes_the_choice(run, server, tab):
+    _, store = run
+    tab.sign_in("ann", "ann-password")
+    first = tab.read_item(MIN_SECONDS + 0.1)
+    tab.press("1")
+    second = tab.wait_for_item()
+    tab.press("u")  # the item before, as it was shown, with the choice marked
+    assert tab.wait_for_item() == first
+    wait_for_text(tab.driver, "you chose continuation 1")
+    assert "your choice" in body_text(tab.driver) and "Back to labeling (Esc)" in body_text(tab.driver)
+    save_screenshot(tab.driver, ARTIFACTS / "labeling_review.png")
+    tab.press("3")  # a new choice: stored as a correction, and back to the item that was waiting
+    assert tab.wait_for_item() == second
+    wait_for_text(tab.driver, "you now chose continuation 3")
+    [label] = store.labels()
+    assert label.batch_id == int(first) and label.choice == label.shown_order[2] and label.supersedes is not None
+
+
 def test_typing_a_digit_in_the_skip_details_does_not_choose(run, server, tab):
     _, store = run
     tab.sign_in("ann", "ann-password")
