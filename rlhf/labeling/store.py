@@ -5,7 +5,7 @@ in the run directory by default (WAL mode, so the app and a trainer can read whi
 writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy URL should work.
 Opening a store brings its schema to the newest migration (`rlhf/labeling/migrations`). Labels are append-only.
 The read queries of sampling, export, reward training and import are in `rlhf/labeling/store_queries.py`,
-sampling claims in `store_claims.py`; the SQLite file is checked on opening (`integrity.py`).
+sampling claims in `store_claims.py`, pairwise comparisons in `store_comparisons.py`; the SQLite file is checked on opening (`integrity.py`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterable, NamedTuple, Optional
+from typing import Iterable, Optional
 
-from sqlalchemy import func, or_, select, true, update
+from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,8 +25,9 @@ from rlhf.errors import LabelTooSoon, RLHFError
 from rlhf.labeling import migrations, passwords
 from rlhf.labeling.app_sessions import AppSessions
 from rlhf.labeling.engine import prepare_sqlite_file, store_engine
-from rlhf.labeling.schema import AssignmentRow, BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
+from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
+from rlhf.labeling.store_comparisons import ComparisonProgress, Comparisons  # noqa: F401 (ComparisonProgress: part of the API)
 from rlhf.labeling.store_queries import LabelQueries
 from rlhf.run.layout import RunLayout, sqlite_url
 
@@ -81,12 +82,7 @@ class Progress:
     labels_per_hour: Optional[float]
 
 
-class ComparisonProgress(NamedTuple):
-    done: int  # comparisons this labeler judged
-    remaining: int  # open comparisons they can still be given (their claims and unclaimed ones)
-
-
-class LabelStore(LabelQueries, SamplingClaims, AppSessions):
+class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons):
     def __init__(self, url: str):
         self.url = url
         prepare_sqlite_file(url)  # SQLite: a damaged or empty file is refused, a new one made whole
@@ -306,95 +302,6 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions):
         # The rate while labeling: timed labels over the seconds they took (untimed ones have no duration).
         rate = 3600.0 * timed[0] / timed[1] if timed[1] else (float(recent) if recent else None)
         return Progress(done=done, available=done + open_now + remaining, labels_per_hour=rate)
-
-    # -- comparisons (evaluation) ---------------------------------------------------------------
-
-    def add_comparison(self, query_id: str, a: str, b: str, a_text: str, b_text: str,
-                       judge: Optional[str] = None, winner: Optional[str] = None) -> int:
-        if winner not in (None, "a", "b", "tie"):
-            raise RLHFError(f"a comparison's winner is a, b or tie, not {winner!r}")
-        with self.session() as s, s.begin():
-            row = ComparisonRow(query_id=query_id, a=a, b=b, a_text=a_text, b_text=b_text, judge=judge, winner=winner)
-            s.add(row)
-            s.flush()
-            return row.id
-
-    def comparisons(self) -> list[ComparisonRow]:
-        with self.session() as s:
-            return list(s.scalars(select(ComparisonRow).order_by(ComparisonRow.id)))
-
-    # Human pairwise evaluation (the app's Compare page). A comparison is open while its winner is
-    # null. Its `judge` column doubles as a claim: `next_comparison` writes the labeler's name into
-    # an open, unclaimed row before handing it out, so two labelers are never shown the same open
-    # comparison. A labeler first gets back their own claimed-but-unjudged row (a reload shows the
-    # same one), else claims the oldest unclaimed row with `UPDATE ... WHERE judge IS NULL` and checks
-    # that it changed one row (a concurrent labeler who claimed it first makes it try the next).
-    # A claim lasts until the labeler judges the row; `release_comparisons` hands back the claims of
-    # a labeler who left.
-
-    def next_comparison(self, labeler_name: str) -> Optional[ComparisonRow]:
-        """The labeler's claimed open comparison, else the oldest unclaimed one, now claimed; None when none is left."""
-        if not labeler_name:
-            raise RLHFError("a comparison is claimed by a labeler's name, which is empty")
-        with self.session() as s, s.begin():
-            mine = s.scalar(select(ComparisonRow).where(ComparisonRow.judge == labeler_name, ComparisonRow.winner.is_(None))
-                            .order_by(ComparisonRow.id).limit(1))
-            if mine is not None:
-                return mine
-        while True:  # each pass either claims a row or sees one claimed by someone else: it ends
-            with self.session() as s, s.begin():
-                candidate = s.scalar(select(ComparisonRow.id).where(ComparisonRow.judge.is_(None), ComparisonRow.winner.is_(None))
-                                     .order_by(ComparisonRow.id).limit(1))
-                if candidate is None:
-                    return None
-                claimed = s.execute(update(ComparisonRow)
-                                    .where(ComparisonRow.id == candidate, ComparisonRow.judge.is_(None), ComparisonRow.winner.is_(None))
-                                    .values(judge=labeler_name, claimed_at=utcnow()).execution_options(synchronize_session=False))
-                if claimed.rowcount == 1:
-                    return s.get(ComparisonRow, candidate, populate_existing=True)
-
-    def judge_comparison(self, comparison_id: int, labeler_name: str, winner: str) -> bool:
-        """Record `winner` (a, b or tie) of a comparison open to this labeler; True when stored now.
-
-        Judging a comparison this labeler has already judged changes nothing and returns False (a
-        double click, a retried request). A comparison claimed or judged by another labeler is refused.
-        """
-        if winner not in ("a", "b", "tie"):
-            raise RLHFError(f"a comparison's winner is a, b or tie, not {winner!r}")
-        if not labeler_name:
-            raise RLHFError("a comparison is judged by a labeler's name, which is empty")
-        with self.session() as s, s.begin():
-            row = s.get(ComparisonRow, comparison_id)
-            if row is None:
-                raise RLHFError(f"unknown comparison id {comparison_id}")
-            if row.judge not in (None, labeler_name):
-                state = "judged" if row.winner is not None else "claimed"
-                raise RLHFError(f"comparison {comparison_id} is {state} by another labeler")
-            if row.winner is not None:
-                return False  # already judged by this labeler: keep the first judgement
-            done = s.execute(update(ComparisonRow)
-                             .where(ComparisonRow.id == comparison_id, ComparisonRow.winner.is_(None),
-                                    or_(ComparisonRow.judge.is_(None), ComparisonRow.judge == labeler_name))
-                             .values(judge=labeler_name, winner=winner).execution_options(synchronize_session=False))
-            if done.rowcount != 1:  # only without SQLite's write lock at BEGIN: someone came between
-                raise RLHFError(f"comparison {comparison_id} was judged or claimed by another labeler meanwhile")
-            return True
-
-    def comparison_progress(self, labeler_name: str) -> ComparisonProgress:
-        """(judged by this labeler, still open to them: their claims and the unclaimed rows)."""
-        with self.session() as s:
-            done = s.scalar(select(func.count()).where(ComparisonRow.judge == labeler_name, ComparisonRow.winner.is_not(None)))
-            remaining = s.scalar(select(func.count()).where(
-                ComparisonRow.winner.is_(None), or_(ComparisonRow.judge.is_(None), ComparisonRow.judge == labeler_name)))
-        return ComparisonProgress(done, remaining)
-
-    def release_comparisons(self, labeler_name: str) -> int:
-        """Hand back the open comparisons `labeler_name` claimed but never judged; returns how many."""
-        with self.session() as s, s.begin():
-            released = s.execute(update(ComparisonRow)
-                                 .where(ComparisonRow.judge == labeler_name, ComparisonRow.winner.is_(None))
-                                 .values(judge=None, claimed_at=None).execution_options(synchronize_session=False))
-            return released.rowcount
 
 
 def _open_batches(labeler_id: int, labelers_per_batch: int, count_machines: bool = True):
