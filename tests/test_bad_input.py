@@ -397,7 +397,7 @@ CASES = [
     Case("prompts-dev-zero", GENERATE, "config key 'prompts.path': /dev/zero is a character device, not a regular file",
          CONFIG_ERROR, with_config(cfg(prompts="{path: /dev/zero}")), setup=needs_dev_zero),
     Case("prompts-text-one-huge-line", GENERATE, ["gave no usable prompts (skipped 1 line longer than 1,000,000 bytes)",
-                                                  "a line (or CSV record) may hold at most"], DATA_ERROR,
+                                                  "a line (or CSV or Parquet record) may hold at most"], DATA_ERROR,
          with_config(cfg(prompts="{path: prompts.txt}"), **{"prompts.txt": b"A" * LONG_LINE})),
     Case("prompts-jsonl-one-huge-line", GENERATE, "skipped 1 line longer than 1,000,000 bytes", DATA_ERROR,
          with_config(cfg(prompts="{path: prompts.jsonl}"), **{"prompts.jsonl": b'{"text": "' + b"a" * LONG_LINE + b'"}'})),
