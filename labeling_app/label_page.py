@@ -61,8 +61,6 @@ def render_page() -> None:
         _all_done()
         review.previous_button()
         return
-    if len(item.assignment.prompt) > render.TAIL_CHARS:  # the options show only the prompt's end
-        render.show_prompt(item.assignment.prompt, item.assignment.batch_id)
     _choices(run, item)
     _skip_and_flag(run, item)
 
@@ -101,14 +99,11 @@ def _instructions(run: RunContext) -> None:
 
 
 def _choices(run: RunContext, item: Item) -> None:
-    shown = item.assignment.shown
-    columns = st.columns(2) if len(shown) > 1 else [st.container()]
-    for position, text in enumerate(shown):
-        with columns[position % len(columns)].container(border=True):
-            render.show_continuation(item.assignment.prompt, text, position + 1, item.assignment.batch_id)
-            choice_button("Best", key=f"choose_{position}", help=f"Choose continuation {position + 1}",
-                          shortcut=str(position + 1) if position < 9 else None, width="stretch",
-                          on_choose=_choose, args=(run, item, item.assignment.shown_order[position]))
+    def best(position: int, **keys) -> None:
+        choice_button("Best", help=f"Choose continuation {position + 1}", width="stretch", on_choose=_choose,
+                      args=(run, item, item.assignment.shown_order[position]), **keys)
+
+    render.show_options(item.assignment, best)
 
 
 def _skip_and_flag(run: RunContext, item: Item) -> None:
@@ -145,6 +140,7 @@ def _submit(run: RunContext, item: Item, **label) -> None:
     if auth.current() is None:  # expired since the page was drawn: the click stores nothing
         return
     seconds = round(time.monotonic() - item.shown_at, 3)
+    label_id = None
     try:
         label_id = run.store.submit(item.labeler_id, item.assignment.batch_id, shown_order=item.assignment.shown_order,
                                     seconds=seconds, client_token=item.token, min_seconds=context.min_reading_seconds(run),
@@ -153,13 +149,13 @@ def _submit(run: RunContext, item: Item, **label) -> None:
         return  # a click meant for the item before: the item stays on screen, unlabeled
     except RLHFError as error:
         st.session_state[_NOTICE] = f"That label was not stored: {error}"
-    else:
-        if st.session_state.get(_ITEM) is item:  # not a repeated click on an item already recorded
-            action = "flagged" if label.get("flagged") else "skipped" if label.get("skipped") else "chose"
-            review.record(review.Done(label_id, item.assignment, label.get("choice"), action))
-    # A second click on the same item must not discard the next item, already on screen.
+    # A second click on the same item must neither discard the next item, already on screen, nor be
+    # recorded for review twice.
     if st.session_state.get(_ITEM) is item:
         del st.session_state[_ITEM]
+        if label_id is not None:
+            action = "flagged" if label.get("flagged") else "skipped" if label.get("skipped") else "chose"
+            review.record(review.Done(label_id, item.assignment, label.get("choice"), action))
     st.session_state[_LABELED] = True
 
 

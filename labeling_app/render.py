@@ -9,8 +9,12 @@ colours use opacity, not fixed values, so the text reads in light and dark theme
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING, Callable
 
 import streamlit as st
+
+if TYPE_CHECKING:
+    from rlhf.labeling.store import Assignment
 
 TAIL_CHARS = 80  # how much of the prompt each option repeats before its continuation
 _BLOCK = "white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.55;font-size:1rem;margin:0"
@@ -54,6 +58,20 @@ def show_prompt(prompt: str, batch_id: int) -> None:
 
 def show_continuation(prompt: str, continuation: str, position: int, batch_id: int) -> None:
     st.html(continuation_html(prompt, continuation, position, batch_id))
+
+
+def show_options(assignment: Assignment, button: Callable[..., None]) -> None:
+    """The prompt (whole, when the options repeat only its end) and the continuations in shown order,
+    two to a row, each over `button(position, key=..., shortcut=...)`. The keys are the same for every
+    item (and on the review of one), so the shortcuts 1-9 always reach the buttons on screen."""
+    if len(assignment.prompt) > TAIL_CHARS:
+        show_prompt(assignment.prompt, assignment.batch_id)
+    shown = assignment.shown
+    columns = st.columns(2) if len(shown) > 1 else [st.container()]
+    for position, text in enumerate(shown):
+        with columns[position % len(columns)].container(border=True):
+            show_continuation(assignment.prompt, text, position + 1, assignment.batch_id)
+            button(position, key=f"choose_{position}", shortcut=str(position + 1) if position < 9 else None)
 
 
 def caption(text: str) -> None:

@@ -64,16 +64,12 @@ def render_review(run: RunContext) -> None:
             "skipped": "you skipped it", "flagged": "you flagged its prompt"}[done.action]
     st.info(f"Item {at + 1} of the {len(history())} you labeled in this session: {what}. Press a number (or click) to "
             "choose again; Escape goes back to labeling unchanged.", icon=":material/history:")
-    if len(a.prompt) > render.TAIL_CHARS:
-        render.show_prompt(a.prompt, a.batch_id)
-    columns = st.columns(2) if len(a.shown) > 1 else [st.container()]
-    for position, text in enumerate(a.shown):
-        with columns[position % len(columns)].container(border=True):
-            render.show_continuation(a.prompt, text, position + 1, a.batch_id)
-            mine = a.shown_order[position] == done.choice
-            choice_button("Best ✓ your choice" if mine else "Best", key=f"choose_{position}",
-                          shortcut=str(position + 1) if position < 9 else None, width="stretch",
-                          type="primary" if mine else "secondary", on_choose=_change, args=(run, at, a.shown_order[position]))
+    def best(position: int, **keys) -> None:
+        mine = a.shown_order[position] == done.choice
+        choice_button("Best ✓ your choice" if mine else "Best", width="stretch", type="primary" if mine else "secondary",
+                      on_choose=_change, args=(run, at, a.shown_order[position]), **keys)
+
+    render.show_options(a, best)
     back, earlier = st.columns(2)
     with back:
         st.button("Back to labeling (Esc)", key="review_back", shortcut="escape", on_click=close, width="stretch")
