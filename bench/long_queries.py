@@ -75,14 +75,14 @@ def padding_kept(kept: bool):
             setattr(module, name, value)
 
 
-def load(args, length: int):
+def queries_at(args, length: int, tokenizer) -> list:
+    """The training split's DialogSum queries, encoded as the summarisation config does at `length` tokens."""
     from rlhf.config.run_config import load_config
     from rlhf.tasks.queries import queries_for
 
     overrides = [("output_dir", "/tmp/long-queries-unused"), ("task.query_length", length),
                  ("prompts.path", str(DIALOGSUM)), ("model.name", args.model)]
-    config = load_config(str(CONFIG), overrides)
-    return config, queries_for
+    return queries_for(load_config(str(CONFIG), overrides), tokenizer, "train", log=lambda m: None)
 
 
 def models(location: str):
@@ -164,11 +164,10 @@ def reward_labels(reward, query_ids: list[list[int]], args, pad: int, seed: int)
     return (time.perf_counter() - started) / args.labels
 
 
-def measure(args, length: int, location: str, nets) -> list[dict]:
-    config, queries_for = load(args, length)
+def measure(args, length: int, nets) -> list[dict]:
     tokenizer, model, reference, reward = nets
     pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
-    queries = queries_for(config, tokenizer, "train", log=lambda m: None)
+    queries = queries_at(args, length, tokenizer)
     need = args.batch * (args.repeats + 1)
     if len(queries) < need:
         raise SystemExit(f"only {len(queries)} queries of at most {length} tokens; need {need}")
@@ -211,7 +210,7 @@ def main(argv=None) -> int:
     print("\n| query tokens | mode | s / PPO update | rollout | PPO epoch | s / reward label | query tokens real | dropped / kept |")
     print("|---|---|---|---|---|---|---|---|")
     for length in args.lengths:
-        kept, dropped = measure(args, length, location, nets)
+        kept, dropped = measure(args, length, nets)
         for r in (kept, dropped):
             ratio = "" if r is kept else f"update {dropped['update_s'] / kept['update_s']:.2f}x, label {dropped['label_s'] / kept['label_s']:.2f}x"
             print(f"| {length} | {r['mode']} | {r['update_s']:.2f} | {r['rollout_s']:.2f} | {r['train_s']:.2f} | "

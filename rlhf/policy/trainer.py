@@ -338,4 +338,3 @@ def by_query_length(batch: torch.Tensor, queries: torch.Tensor, pad_token_id: in
     """A minibatch's rows in order of query length: its micro-batches (one gradient, accumulated)
     then hold similar lengths, and each pass drops the padding its rows share (`model_inputs`)."""
     return batch[length_order(queries[batch], pad_token_id)]
-
