@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Iterable, Optional
 
 import numpy as np
 
-from rlhf.labeling.stats import DEFAULT_CHOICES, is_choice, latest_per_labeler
+from rlhf.labeling.stats import DEFAULT_CHOICES, choice_pairs, labels_by_batch
 
 
 @dataclass
@@ -39,11 +38,13 @@ class ChanceCorrected:
 
 def choices_by_batch(labels: Iterable, include: Optional[set[int]] = None) -> dict[int, dict[int, int]]:
     """{batch id: {labeler id: choice}} for batches chosen by 2+ of the labelers in `include` (all when None)."""
-    by_batch: dict[int, dict[int, int]] = {}
-    for label in latest_per_labeler(labels):
-        if is_choice(label) and (include is None or label.labeler_id in include):
-            by_batch.setdefault(label.batch_id, {})[label.labeler_id] = label.choice
-    return {batch: rated for batch, rated in by_batch.items() if len(rated) > 1}
+    by_batch = labels_by_batch(_of(labels, include))
+    return {batch: {label.labeler_id: label.choice for label in chosen} for batch, chosen in by_batch.items()
+            if len(chosen) > 1}
+
+
+def _of(labels: Iterable, include: Optional[set[int]]) -> list:
+    return [label for label in labels if include is None or label.labeler_id in include]
 
 
 def category_counts(rated: Iterable[dict[int, int]], num_choices: int) -> np.ndarray:
@@ -102,9 +103,8 @@ def chance_corrected(labels: Iterable, include: Optional[set[int]] = None, num_c
 def pairwise(labels: Iterable, include: Optional[set[int]] = None) -> dict[tuple[int, int], tuple[int, int]]:
     """{(labeler a, labeler b) with a < b: (batches both chose alike, batches both chose)}."""
     counts: dict[tuple[int, int], list[int]] = {}
-    for rated in choices_by_batch(labels, include).values():
-        for a, b in combinations(sorted(rated), 2):
-            pair = counts.setdefault((a, b), [0, 0])
-            pair[0] += rated[a] == rated[b]
-            pair[1] += 1
+    for a, b, same, _ in choice_pairs(labels_by_batch(_of(labels, include)), DEFAULT_CHOICES):
+        pair = counts.setdefault((min(a, b), max(a, b)), [0, 0])
+        pair[0] += same
+        pair[1] += 1
     return {pair: (same, shared) for pair, (same, shared) in counts.items()}

@@ -73,7 +73,8 @@ def position_counts(labels: Iterable, num_choices: int = DEFAULT_CHOICES) -> lis
     return counts
 
 
-def _choices_by_batch(labels: Iterable) -> dict[int, list]:
+def labels_by_batch(labels: Iterable) -> dict[int, list]:
+    """Each batch's effective choices: its labels with a choice, the newest of each labeler."""
     by_batch: dict[int, list] = {}
     for label in latest_per_labeler(labels):
         if is_choice(label):
@@ -81,7 +82,7 @@ def _choices_by_batch(labels: Iterable) -> dict[int, list]:
     return by_batch
 
 
-def _choice_pairs(by_batch: dict[int, list], num_choices: int):
+def choice_pairs(by_batch: dict[int, list], num_choices: int):
     """(labeler a, labeler b, agree, chance) for each pair of choices made on the same batch."""
     for batch_labels in by_batch.values():
         for a, b in combinations(batch_labels, 2):
@@ -91,8 +92,8 @@ def _choice_pairs(by_batch: dict[int, list], num_choices: int):
 
 def agreement(labels: Iterable, num_choices: int = DEFAULT_CHOICES) -> Agreement:
     """Observed pairwise agreement on batches chosen by 2+ labelers, beside the chance rate."""
-    by_batch = _choices_by_batch(labels)
-    pairs = list(_choice_pairs(by_batch, num_choices))
+    by_batch = labels_by_batch(labels)
+    pairs = list(choice_pairs(by_batch, num_choices))
     chance = statistics.fmean(c for *_, c in pairs) if pairs else 1.0 / num_choices
     return Agreement(batches=sum(1 for shared in by_batch.values() if len(shared) > 1), pairs=len(pairs),
                      agreeing=sum(1 for _, _, same, _ in pairs if same), chance=chance)
@@ -108,7 +109,7 @@ def labeler_stats(labels: Iterable, names: dict[int, str], num_choices: int = DE
     """One row per labeler with labels (and per named labeler without any), by name."""
     labels = latest_per_labeler(labels)
     agree: dict[int, list[bool]] = {}
-    for a, b, same, _ in _choice_pairs(_choices_by_batch(labels), num_choices):
+    for a, b, same, _ in choice_pairs(labels_by_batch(labels), num_choices):
         agree.setdefault(a, []).append(same)
         agree.setdefault(b, []).append(same)
     rows = []
