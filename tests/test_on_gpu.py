@@ -9,23 +9,14 @@ CPU cannot run. On the CPU (the default, and CI) it is skipped: there is no CUDA
 import pytest
 import torch
 from conftest import TEST_DEVICE
+from sft_fixtures import sft_config
 
-from rlhf.config.run_config import load_config
 from rlhf.sft.train import build_trainer, train_sft
 
 pytestmark = pytest.mark.skipif(not TEST_DEVICE.startswith("cuda") or not torch.cuda.is_available(),
                                 reason=f"RLHF_TEST_DEVICE={TEST_DEVICE}: these tests need CUDA "
                                        "(run RLHF_TEST_DEVICE=cuda make test on a GPU machine)")
 QUIET = lambda message: None
-
-
-def sft_config(tmp_path, model_dir, *extra):
-    return load_config(None, [
-        ("model.name", str(model_dir)), ("output_dir", str(tmp_path / "runs")), ("name", "gpu"), ("task", "sentiment"),
-        ("prompts.kind", "demo"), ("prompts.path", "stories"), ("task.query_length", 48), ("task.response_length", 24),
-        ("sft.batch_size", 4), ("sft.learning_rate", 3e-3), ("sft.epochs", 2), ("sft.max_examples", 32),
-        ("sft.logging_steps", 1), ("sft.eval_steps", 100), ("sft.save_steps", 100), *extra,
-    ])
 
 
 @pytest.mark.parametrize("options", [
@@ -38,7 +29,7 @@ def sft_config(tmp_path, model_dir, *extra):
 def test_supervised_training_learns_on_the_gpu(tmp_path, tiny_llama, options):
     if any(value in ("paged_adamw_8bit", "adamw_8bit") for _, value in options):
         pytest.importorskip("bitsandbytes", reason="the 8-bit optimizers come with the memory extra (bitsandbytes)")
-    config = sft_config(tmp_path, tiny_llama, *options)
+    config = sft_config(tmp_path, tiny_llama, ("sft.save_steps", 100), *options)
     trainer = build_trainer(config, log=QUIET)
     assert trainer.args.fp16 == dict(options).get("sft.fp16", False) and not trainer.args.use_cpu
     assert next(trainer.model.parameters()).device.type == "cuda"
@@ -47,7 +38,7 @@ def test_supervised_training_learns_on_the_gpu(tmp_path, tiny_llama, options):
 
 
 def test_fp16_scales_the_loss(tmp_path, tiny_llama):
-    config = sft_config(tmp_path, tiny_llama, ("sft.fp16", True), ("sft.epochs", 1))
+    config = sft_config(tmp_path, tiny_llama, ("sft.save_steps", 100), ("sft.fp16", True), ("sft.epochs", 1))
     trainer = build_trainer(config, log=QUIET)
     trainer.train()
     scaler = trainer.accelerator.scaler

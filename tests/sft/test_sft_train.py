@@ -5,25 +5,14 @@ import json
 import pytest
 import torch
 from conftest import write
+from sft_fixtures import sft_config
 from transformers import TrainerCallback
 
-from rlhf.config.run_config import load_config
 from rlhf.errors import RLHFError
 from rlhf.sft.train import build_trainer, train_sft
 from rlhf.tasks.queries import queries_for
 
 QUIET = lambda message: None
-
-
-def sft_config(tmp_path, model_dir, *extra, task="sentiment"):
-    summaries = [("prompts.path", "documents"), ("task.query_length", 200), ("task.truncate_after", 8)]
-    return load_config(None, [
-        ("model.name", str(model_dir)), ("output_dir", str(tmp_path / "runs")), ("name", "sft"), ("task", task),
-        ("prompts.kind", "demo"), ("prompts.path", "stories"), ("task.query_length", 48), ("task.response_length", 24),
-        *(summaries if task == "tldr" else []),
-        ("sft.batch_size", 4), ("sft.learning_rate", 3e-3), ("sft.epochs", 2), ("sft.max_examples", 32),
-        ("sft.logging_steps", 1), ("sft.eval_steps", 100), ("sft.save_steps", 4), *extra,
-    ])
 
 
 def test_the_held_out_loss_falls_and_the_model_is_saved_with_a_card(tmp_path, tiny_llama, cli):
