@@ -48,7 +48,6 @@ def the_error_line(err: str) -> str:
     return errors[0]
 
 
-
 def put(name: str, content: Union[str, bytes]):
     """Damage: the folder's `name` replaced by `content`."""
     data = content.encode() if isinstance(content, str) else content
