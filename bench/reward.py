@@ -40,6 +40,8 @@ ACCURACY_MARGIN, CHANCE_BEST_OF_4), never written by hand:
     python bench/reward.py --repeats 1 --workdir /tmp/rbench   # probe: does the recipe learn? about 40 minutes
     python bench/reward.py --workdir /tmp/rbench   # SmolLM2-135M, 600 labels, 5 seeds: about 2.5-3 hours on 2 idle cores
     python bench/reward.py --quick    # tiny random model, 200 labels, 3 seeds: 5-10 minutes on 2 busy cores; plumbing only
+With --workdir, each finished run's figures are kept under <workdir>/runs/<recipe>/, and a rerun
+with the same recipe reuses them: a bench stopped after three seeds resumes at the fourth.
 (The estimates scale the earlier default, 240 labels and 3 seeds in 40 minutes, to 480 training
 labels x 5 seeds, plus about 10 minutes of sampling; the same --workdir reuses the probe's labels.
 A loaded machine takes longer.)
@@ -87,7 +89,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=None, help=f"Peak learning rate, linear decay (default {DEFAULTS['lr']:g}; {QUICK['lr']:g} quick).")
     p.add_argument("--repeats", type=int, default=None, help=f"Seeds per method (default {DEFAULTS['repeats']}; {QUICK['repeats']} quick).")
     p.add_argument("--batch-labels", type=int, default=4, help="Labels per update for both methods.")
-    p.add_argument("--workdir", help="Keep data and models here (default: a temporary folder); labels are reused.")
+    p.add_argument("--workdir", help="Keep labels and each finished run's figures here (default: a temporary folder); "
+                   "a rerun with the same recipe reuses them, so a stopped bench resumes.")
     p.add_argument("--json", help="Also write every run's figures here.")
     p.add_argument("--method", choices=["ours", "trl"], help=argparse.SUPPRESS)  # child process mode
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # run i of --repeats uses seed i
@@ -348,6 +351,26 @@ def _train_trl(model, tokenizer, features, args) -> None:
                       processing_class=tokenizer).train()
 
 
+def run_file(work: Path, method: str, args, seed: int) -> Path:
+    """Where one run's figures are kept: named by everything that changes them, so a rerun reuses only its own."""
+    recipe = f"{Path(args.model).name}-{args.labels}l-{args.epochs:g}e-{args.lr:g}lr-{args.batch_labels}b"
+    return work / "runs" / recipe / f"{method}-seed{seed}.json"
+
+
+def run_or_reuse(method: str, data: Path, args, seed: int, work: Path) -> dict:
+    """A finished run's figures from the workdir, else a new run kept there: a stopped bench resumes per run."""
+    path = run_file(work, method, args, seed)
+    if path.is_file():
+        print(f"{method} seed {seed}: reusing {path}", flush=True)
+        return json.loads(path.read_text())
+    figures = run_method(method, data, args, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures))
+    print(f"{method} seed {seed}: best-of-4 {figures['best_of_4_accuracy']:.1%}, "
+          f"{figures['seconds_per_label']:.3f} s/label", flush=True)
+    return figures
+
+
 def run_method(method: str, data: Path, args, seed: int) -> dict:
     cmd = [sys.executable, __file__, "--method", method, "--data", str(data), "--lr", str(args.lr), "--epochs", str(args.epochs),
            "--batch-labels", str(args.batch_labels), "--seed", str(seed)]
@@ -410,7 +433,7 @@ def main(argv=None) -> int:
         results = {"ours": [], "trl": []}
         for seed in range(args.repeats):  # seeds interleaved, so drifting machine load hits both methods
             for method in results:
-                results[method].append(run_method(method, data, args, seed))
+                results[method].append(run_or_reuse(method, data, args, seed, work))
         report(results, args)
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))

@@ -108,3 +108,20 @@ def test_defaults_are_the_documented_recipe_and_flags_override_them():
     args = bench.parse_args(["--labels", "1000", "--epochs", "2", "--lr", "5e-5", "--repeats", "7"])
     assert (args.labels, args.epochs, args.lr, args.repeats) == (1000, 2.0, 5e-5, 7)
     assert "600 labels" in bench.__doc__ and "lr 1e-4" in bench.__doc__
+
+
+def test_a_finished_run_is_reused_and_a_changed_recipe_runs_again(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(method, data, args, seed):
+        calls.append((method, seed, args.lr))
+        return {"method": method, "seed": seed, "best_of_4_accuracy": 0.3, "seconds_per_label": 0.5}
+
+    monkeypatch.setattr(bench, "run_method", fake_run)
+    args = bench.parse_args([])
+    first = bench.run_or_reuse("ours", None, args, 2, tmp_path)
+    assert bench.run_or_reuse("ours", None, args, 2, tmp_path) == first
+    assert calls == [("ours", 2, 1e-4)]
+    bench.run_or_reuse("trl", None, args, 2, tmp_path)  # the other method, same seed
+    bench.run_or_reuse("ours", None, bench.parse_args(["--lr", "5e-5"]), 2, tmp_path)  # another recipe
+    assert calls == [("ours", 2, 1e-4), ("trl", 2, 1e-4), ("ours", 2, 5e-5)]
