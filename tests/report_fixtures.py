@@ -33,9 +33,11 @@ def _record(wins, ties, losses, low, high) -> dict:
             "low": low, "high": high}
 
 
-def write_config(run: Path, name: str, task: str) -> Path:
+def write_config(run: Path, name: str, task: str, **sections) -> Path:
+    """config.yaml of a run; `sections` add or replace top-level sections (labeling={...})."""
     config = {"name": name, "output_dir": str(run.parent), "seed": 0, "model": {"name": "smollm2-135m"},
-              "task": {"name": task, "description": f"The {task} task.", "query_length": 64, "response_length": 24}}
+              "task": {"name": task, "description": f"The {task} task.", "query_length": 64, "response_length": 24,
+                       "truncate_token": "."}, **sections}
     run.mkdir(parents=True, exist_ok=True)
     (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return run / "config.yaml"
@@ -136,3 +138,34 @@ def make_run(root: Path, name: str = "demo", task: str = "sentiment", *, reward:
 def _json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+# A tiny label store with figures worked out by hand (tests/report/test_label_sections.py checks them).
+# ann and bob (people) label batches 1-4 and choose alike on 1, 2 and 4: observed agreement 3/4, and
+# over their 4 batches Fleiss' kappa (0.75 - 18/64) / (1 - 18/64) = 15/23 = 0.652 and Krippendorff's
+# alpha 1 - (2/8) / (46/56) = 16/23 = 0.696. bob skips batch 5. sim:sentiment (simulated, left out of
+# agreement) chooses on batches 1 and 2. Positions shown: ann [3, 0, 0, 1] (chi-square 6, p 0.112),
+# bob [2, 1, 0, 1] (p 0.572), sim [1, 0, 0, 1] (p 0.572), all [6, 1, 0, 3] (chi-square 8.4, p 0.038).
+# Seconds: ann 4, 6, 8, 10 (median 7.0, 514 labels an hour); bob 20, 30, 40, 50 and 60 for the skip
+# (median 40.0, 90 an hour); quantiles of all nine: 25% 8, 50% 20, 75% 40, 90% 60.
+STORE_LABELS = {  # labeler: [(batch, choice or None for a skip, shown order, seconds)]
+    "ann": [(1, 0, [0, 1, 2, 3], 4), (2, 1, [1, 0, 2, 3], 6), (3, 2, [2, 0, 1, 3], 8), (4, 3, [0, 1, 2, 3], 10)],
+    "bob": [(1, 0, [0, 1, 2, 3], 20), (2, 1, [0, 1, 2, 3], 30), (3, 0, [0, 1, 2, 3], 40), (4, 3, [0, 1, 2, 3], 50),
+            (5, None, [0, 1, 2, 3], 60)],
+    "sim:sentiment": [(1, 0, [3, 2, 1, 0], None), (2, 3, [3, 2, 1, 0], None)],
+}
+
+
+def fill_label_store(run: Path) -> None:
+    """The labels of STORE_LABELS in the run's SQLite store: five batches of four samples."""
+    from rlhf.labeling.store import LabelStore
+
+    store = LabelStore.for_run(run)
+    store.add_queries([{"id": f"s{i}", "task": "sentiment", "prompt": f"Story {i}", "split": "train"} for i in range(1, 6)])
+    batches = {i: store.add_batch(f"s{i}", [f"sample {i}.{j}" for j in range(4)], "zero-shot") for i in range(1, 6)}
+    for name, labels in STORE_LABELS.items():
+        labeler = store.ensure_labeler(name) if name.startswith("sim:") else store.add_labeler(name, "pw-" + name)
+        for batch, choice, shown, seconds in labels:
+            store.submit(labeler.id, batches[batch], choice=choice, shown_order=shown, seconds=seconds,
+                         skipped=choice is None, reason="unclear" if choice is None else None)
+    store.engine.dispose()

@@ -12,11 +12,33 @@ DATABASE_URL_ENV = "RLHF_DATABASE_URL"
 MASK = "***"
 # scheme://user:password@ : the password runs to the last "@" before the host (a password may hold "@").
 _CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^\s]*)(?P<tail>@[^@\s]*)")
+# Keys whose values are secrets, by any word of their name (hf_token, API_KEY, db-password, client_secret).
+# A plural token is a length (max_new_tokens), a plural password or secret is still secret.
+_SECRET_KEY = re.compile(r"(^|[^a-z])((password|passwd|secret|credential)s?|token|api_?key)($|[^a-z])", re.IGNORECASE)
+# Tokens of a vocabulary, not credentials: a task's truncation token, a tokenizer's special tokens.
+_TEXT_TOKEN_KEYS = {"truncate_token", "pad_token", "eos_token", "bos_token", "unk_token", "sep_token", "cls_token", "mask_token"}
 
 
 def mask_url(url: str) -> str:
     """`url` with its password replaced by ***; a URL without a password is returned as it is."""
     return _CREDENTIALS.sub(lambda m: m["head"] + MASK + m["tail"], url)
+
+
+def is_secret_key(key) -> bool:
+    """Whether a config key names a secret: a password, secret, token or API key."""
+    key = str(key)
+    return key.lower() not in _TEXT_TOKEN_KEYS and _SECRET_KEY.search(key) is not None
+
+
+def mask_secrets(data):
+    """A copy of `data` (mappings, lists, scalars, as YAML loads them) fit to show: the value of every
+    secret key (`is_secret_key`) is ***, and every URL keeps its user but not its password."""
+    if isinstance(data, dict):
+        return {key: MASK if is_secret_key(key) and value not in (None, "") else mask_secrets(value)
+                for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [mask_secrets(item) for item in data]
+    return mask_url(data) if isinstance(data, str) else data
 
 
 def url_password(url: Optional[str]) -> Optional[str]:

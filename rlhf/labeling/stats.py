@@ -34,6 +34,25 @@ class LabelerStats:
 
 
 @dataclass
+class PositionBias:
+    counts: list[int]  # choices of each shown position, first to last
+    p_value: Optional[float]  # chi-square test of equal shares; None without choices
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def shares(self) -> list[Optional[float]]:
+        return [n / self.total if self.total else None for n in self.counts]
+
+    @property
+    def expected(self) -> float:
+        """Each position's share without position bias (25% for four samples)."""
+        return 1.0 / len(self.counts)
+
+
+@dataclass
 class Agreement:
     batches: int  # batches with choices from two or more labelers
     pairs: int  # pairs of labelers' choices on the same batch
@@ -71,6 +90,15 @@ def position_counts(labels: Iterable, num_choices: int = DEFAULT_CHOICES) -> lis
     for p in positions:
         counts[p] += 1
     return counts
+
+
+def position_bias(labels: Iterable, num_choices: int = DEFAULT_CHOICES) -> PositionBias:
+    """Choices per shown position with the chance of counts this uneven (or more) if every position were equally likely."""
+    from scipy.stats import chisquare
+
+    counts = position_counts(labels, num_choices)
+    p_value = float(chisquare(counts).pvalue) if sum(counts) else None
+    return PositionBias(counts, p_value)
 
 
 def labels_by_batch(labels: Iterable) -> dict[int, list]:

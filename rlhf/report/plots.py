@@ -1,18 +1,19 @@
-"""The report's figures: one function per plot, each writing one PNG atomically.
+"""The report's figures: one function per plot, each returning a `matplotlib.figure.Figure`.
 
 Figures are built with `matplotlib.figure.Figure` and rendered by the Agg canvas directly, never
 through pyplot: pyplot keeps global state and picks a GUI backend, which a headless training box
 (or a test running beside other plotting code) must not depend on. Functions take plain data, so
-they know nothing of run directories.
+they know nothing of run directories; `png` renders a figure for the report to embed and save.
+
+Axes do not exaggerate: KL and β start at 0 (a KL estimate below 0 extends the axis, and the title
+gives the range), win rates and shares span 0 to 1, and legends sit above the axes, off the lines.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional, Sequence
-
-from rlhf.run.files import atomic_path
 
 BASELINE_COLOR = "#8c959f"
 PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#1b7c83", "#bf3989", "#4d2d00")
@@ -21,7 +22,7 @@ DPI = 110
 
 @dataclass
 class WinBar:
-    label: str  # e.g. "simulated:sentiment: policy" or "run-a · reward_model: policy"
+    label: str  # e.g. "simulated:sentiment: policy" or "run-a · reward_model (proxy): policy"
     rate: float
     low: float
     high: float
@@ -37,10 +38,17 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")  # the temporary name has no .png suffix to guess from
-    return path
+def png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _legend(ax, lines) -> None:
+    """The legend above the axes' top right corner, in a row, outside the plotted area; titles sit top left."""
+    if lines:
+        ax.legend(lines, [line.get_label() for line in lines], loc="lower right", bbox_to_anchor=(1.0, 1.01),
+                  ncols=min(3, len(lines)), fontsize=9, frameon=False, borderaxespad=0.0)
 
 
 def system_colors(systems: Sequence[str], baseline: str) -> dict[str, str]:
@@ -51,7 +59,7 @@ def system_colors(systems: Sequence[str], baseline: str) -> dict[str, str]:
     return colors
 
 
-def win_rates(bars: Sequence[WinBar], path: Path, baseline: str = "zero-shot") -> Path:
+def win_rates(bars: Sequence[WinBar], baseline: str = "zero-shot"):
     """Horizontal bars of win rate against the baseline, 95% intervals as error bars, 50% dashed."""
     from matplotlib.ticker import PercentFormatter
 
@@ -68,7 +76,7 @@ def win_rates(bars: Sequence[WinBar], path: Path, baseline: str = "zero-shot") -
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(f"win rate against {baseline} (95% interval; dashed: no preference)")
-    return _save(fig, path)
+    return fig
 
 
 def _x_axis(log: Sequence[dict]) -> tuple[list[float], str]:
@@ -85,34 +93,45 @@ def _series(ax, xs, log, key: str, label: str, color: str, style: str = "-"):
     return ax.plot(*zip(*points), style, color=color, label=label, lw=1.5)
 
 
-def training(log: Sequence[dict], path: Path) -> Optional[Path]:
-    """Reward (normalised, and the simulated labeler's if logged) and KL with beta, per PPO update."""
+def training(log: Sequence[dict], reward_label: str = "reward model (proxy), normalised"):
+    """The reward PPO optimised (named `reward_label`), and the simulated labeler's score if logged, above KL
+    and β, per PPO update; None without updates."""
     log = [row for row in log if "objective/scores" in row]  # the trainer also logs a final summary row
     if not log:
         return None
     xs, xlabel = _x_axis(log)
-    fig = _figure(8, 6)
+    fig = _figure(8, 6.4)
     top, bottom = fig.subplots(2, 1, sharex=True)
-    lines = _series(top, xs, log, "objective/scores", "reward model (normalised)", PALETTE[0])
-    top.set_ylabel("normalised reward")
+    lines = _series(top, xs, log, "objective/scores", reward_label, PALETTE[0])
+    top.set_ylabel("training reward")
     if any("objective/labeler_score" in row for row in log):
         # The labeler's score has its own units, so it gets its own axis.
         twin = top.twinx()
         lines += _series(twin, xs, log, "objective/labeler_score", "simulated labeler", PALETTE[2], "--")
         twin.set_ylabel("labeler score")
-    top.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=9)
-    top.set_title("Reward during training")
+    _legend(top, lines)
+    top.set_title("Reward during training", loc="left")
     lines = _series(bottom, xs, log, "objective/kl", "KL(policy ‖ base)", PALETTE[1])
     bottom.set_ylabel("KL (nats)")
+    title, low, high = "KL from the base model", *_from_zero(bottom, [row.get("objective/kl") for row in log])
+    bottom.set_title(f"{title} (from {low:.3g} to {high:.3g} nats)" if low < 0 else title, loc="left")
     if any("objective/beta" in row for row in log):
         twin = bottom.twinx()
         lines += _series(twin, xs, log, "objective/beta", "β (KL coefficient)", PALETTE[3], "--")
         twin.set_ylabel("β")
-    if lines:
-        bottom.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=9)
-    bottom.set_title("KL from the base model")
+        _from_zero(twin, [row.get("objective/beta") for row in log])
+    _legend(bottom, lines)
     bottom.set_xlabel(xlabel)
-    return _save(fig, path)
+    return fig
+
+
+def _from_zero(ax, values) -> tuple[float, float]:
+    """The y axis from 0 (lower only for a negative value) to a little above the largest value; (lowest, highest)."""
+    values = [v for v in values if isinstance(v, (int, float))] or [0.0]
+    low, high = min(values), max(values)
+    top = high * 1.1 if high > 0 else 1.0  # room above a constant β, which would otherwise hide in the frame
+    ax.set_ylim(min(0.0, low * 1.1), top)
+    return low, high
 
 
 def _bins(values: Sequence[float], most: int = 30):
@@ -135,11 +154,11 @@ def _histograms(ax, per_system: dict[str, list[float]], colors: dict[str, str]) 
             ax.hist(values, bins=bins, histtype="stepfilled" if filled else "step", alpha=0.4 if filled else 0.9,
                     color=colors[system], edgecolor=colors[system], lw=1.5, label=f"{system} (n={len(values)})")
     ax.set_ylabel("samples")
-    ax.legend(fontsize=9)
+    _legend(ax, ax.get_legend_handles_labels()[0])
 
 
-def score_histograms(panels: dict[str, dict[str, list[float]]], path: Path, baseline: str) -> Optional[Path]:
-    """One panel per judge ({judge: {system: per-sample scores}}), histograms of each system."""
+def score_histograms(panels: dict[str, dict[str, list[float]]], baseline: str, x_labels: Optional[dict[str, str]] = None):
+    """One panel per judge ({judge label: {system: per-sample scores}}), histograms of each system."""
     panels = {judge: per_system for judge, per_system in panels.items() if any(per_system.values())}
     if not panels:
         return None
@@ -149,12 +168,12 @@ def score_histograms(panels: dict[str, dict[str, list[float]]], path: Path, base
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     for ax, (judge, per_system) in zip(axes, panels.items()):
         _histograms(ax, per_system, colors)
-        ax.set_title(f"Scores by {judge}")
-        ax.set_xlabel("normalised reward" if judge == "reward_model" else "score")
-    return _save(fig, path)
+        ax.set_title(f"Scores by {judge}", loc="left")
+        ax.set_xlabel((x_labels or {}).get(judge, "score"))
+    return fig
 
 
-def lengths(per_system: dict[str, list[int]], path: Path, baseline: str) -> Optional[Path]:
+def lengths(per_system: dict[str, list[int]], baseline: str):
     """Histogram of words per sample, per system."""
     if not any(per_system.values()):
         return None
@@ -162,15 +181,15 @@ def lengths(per_system: dict[str, list[int]], path: Path, baseline: str) -> Opti
     ax = fig.add_subplot()
     _histograms(ax, per_system, system_colors(list(per_system), baseline))
     ax.set_xlabel("words per sample")
-    ax.set_title("Response lengths")
-    return _save(fig, path)
+    ax.set_title("Response lengths", loc="left")
+    return fig
 
 
 SUMMARY_BARS = (("rougeL", "ROUGE-L"), ("novel_trigrams", "novel trigrams"), ("copied_sentences", "sentences copied"),
                 ("copied_lead", "copied from the lead"))
 
 
-def summaries(per_system: dict[str, dict], path: Path, baseline: str) -> Optional[Path]:
+def summaries(per_system: dict[str, dict], baseline: str):
     """One panel per statistic, a bar per system: ROUGE-L beside how much each system copies (section 4.2)."""
     shown = [(key, label) for key, label in SUMMARY_BARS
              if any(isinstance((stats or {}).get(key), (int, float)) for stats in per_system.values())]
@@ -187,4 +206,4 @@ def summaries(per_system: dict[str, dict], path: Path, baseline: str) -> Optiona
         ax.set_yticks(ys, systems if i == 0 else [""] * len(systems))
         ax.set_xlim(0, 1)
         ax.set_title(label, fontsize=10)
-    return _save(fig, path)
+    return fig

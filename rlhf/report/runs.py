@@ -1,7 +1,8 @@
 """What a report reads: one run directory's artifacts, every stage but the config optional.
 
 Reads config.yaml, reward_model/metrics.json, policy/training_log.json and metrics.json,
-eval/metrics.json and samples.jsonl; human judgements are read afresh from the label store.
+eval/metrics.json and samples.jsonl; the labels and human judgements are read afresh from the label
+store (`label_store.read_label_store`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from rlhf.errors import DataError, RLHFError
-from rlhf.run.layout import METRICS, RunLayout, sqlite_url
+from rlhf.run.layout import METRICS, RunLayout
+
+if TYPE_CHECKING:
+    from rlhf.report.label_store import StoreData
 
 
 @dataclass
@@ -27,6 +31,8 @@ class Run:
     log: Optional[list] = None
     eval: Optional[dict] = None
     samples: Optional[list] = None
+    store: Optional["StoreData"] = None  # the label store's labels and human judgements
+    store_note: str = ""  # why a store the config names was not read
     key: str = ""  # prefix of this run's plot files and anchors ("" for a single run)
 
     @property
@@ -42,6 +48,12 @@ class Run:
     def model(self) -> str:
         model = self.config.get("model")
         return str(model.get("name", "?") if isinstance(model, dict) else model or "?")
+
+    @property
+    def trained_on_labeler(self) -> bool:
+        """Whether PPO optimised the simulated labeler's score itself (policy.reward: simulated)."""
+        policy = self.config.get("policy")
+        return isinstance(policy, dict) and policy.get("reward") == "simulated"
 
     @property
     def baseline(self) -> str:
@@ -113,6 +125,7 @@ def load_run(path: str | Path) -> Run:
     import yaml
 
     from rlhf.config.loader import load_yaml
+    from rlhf.report.label_store import read_label_store
 
     path = Path(path)
     if path.name == "config.yaml" and path.is_file():  # `--config runs/x/config.yaml` habits
@@ -129,28 +142,11 @@ def load_run(path: str | Path) -> Run:
         raise DataError(f"{layout.config} is not a mapping of config keys")
     log = _read_json(layout.policy / "training_log.json")
     evaluation = _read_json(layout.eval / METRICS)
-    if isinstance(evaluation, dict):
-        _refresh_human_judgements(evaluation, path, config)
+    baseline = evaluation.get("baseline", "zero-shot") if isinstance(evaluation, dict) else "zero-shot"
+    store, note = read_label_store(path, config, baseline)
+    if isinstance(evaluation, dict) and store and store.human.win_rates:
+        # Human win rates as of now: labelers keep judging pairs in the app after `rlhf evaluate` ran.
+        evaluation.setdefault("judges", {})["human"] = store.human.rates()
     return Run(path=path, config=config, reward=_read_json(layout.reward_model / METRICS),
                policy=_read_json(layout.policy / METRICS), log=log if isinstance(log, list) else None,
-               eval=evaluation, samples=_read_jsonl(layout.eval / "samples.jsonl"))
-
-
-def _refresh_human_judgements(evaluation: dict, path: Path, config: dict) -> None:
-    """Human win rates as of now: labelers keep judging pairs in the app after `rlhf evaluate` ran."""
-    from rlhf.config.secrets import unmask_database_url
-    from rlhf.errors import ConfigError
-    from rlhf.evaluation.win_rates import store_win_rates
-
-    layout = RunLayout(path)
-    url = (config.get("labeling") or {}).get("database_url")
-    if not url and not layout.has_label_store():
-        return
-    if url:
-        try:
-            url = unmask_database_url(url)  # the copy's password is masked; RLHF_DATABASE_URL has the real one
-        except ConfigError:
-            return  # no password to reach the store: the judgements stored at evaluation time stay
-    rates = store_win_rates(url or sqlite_url(layout.label_store), evaluation.get("baseline", "zero-shot"))
-    if rates:
-        evaluation.setdefault("judges", {})["human"] = rates
+               eval=evaluation, samples=_read_jsonl(layout.eval / "samples.jsonl"), store=store, store_note=note)

@@ -6,18 +6,19 @@ yet gets a one-line section naming the command that runs it, so a half-finished 
 
 from __future__ import annotations
 
-import math
 import statistics
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from rlhf.report.render import Bullets, Code, Document, Image, Para, Section, Table
+from rlhf.report.formats import interval, is_number, num, pct
+from rlhf.report.judges import PROXY, is_proxy, judge_label, judge_phrase, proxy_note
+from rlhf.report.label_sections import human_section, labels_section
+from rlhf.report.render import Bullets, Code, Document, Image, Para, Plot, Pre, Section, Table
 
 if TYPE_CHECKING:
     from rlhf.report.runs import Run
 
 QUERY_CHARS = 400  # long prompts (a whole post) are cut to their end, which the samples continue
-JUDGE_NAMES = {"reward_model": "the reward model", "human": "human labelers"}
-TRAINING_KEYS = {"objective/scores": "reward (normalised)", "objective/raw_scores": "reward (raw)",
+TRAINING_KEYS = {"objective/scores": "training reward (proxy; normalised)", "objective/raw_scores": "training reward (proxy; raw)",
                  "objective/labeler_score": "simulated labeler score", "objective/kl": "KL from the base model (nats)",
                  "objective/beta": "β (KL coefficient)", "objective/penalized": "share without a truncation token",
                  "objective/rlhf_reward": "reward minus KL penalty", "policy/entropy": "entropy",
@@ -29,32 +30,8 @@ SUMMARY_COLUMNS = (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROU
                    ("length_words", "words"), ("n", "n"))
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def pct(value) -> str:
-    return f"{value:.1%}" if _number(value) else "–"
-
-
-def num(value, places: int = 3) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not _number(value):
-        return "–"
-    return f"{value:.{min(places, 1) if abs(value) >= 10 else places}f}"  # 120.0 tokens/s, not 120.000
-
-
-def interval(record: dict) -> str:
-    return f"[{pct(record.get('low'))}, {pct(record.get('high'))}]"
-
-
 def missing(stage: str, command: str, run: "Run") -> Para:
     return Para([f"No {stage} yet: run ", Code(f"rlhf {command} --config {run.config_arg()}"), "."])
-
-
-def _judge(judge: str) -> str:
-    return JUDGE_NAMES.get(judge, judge)
 
 
 def headline(run: "Run") -> Para:
@@ -65,7 +42,7 @@ def headline(run: "Run") -> Para:
     for judge, system, r in run.win_records():
         unit = "judged pairs" if judge == "human" else "prompts"
         sentences.append(f"{system} preferred to {run.baseline} in {pct(r.get('win_rate'))} {interval(r)} "
-                         f"of {r.get('n', '?')} {unit} by {_judge(judge)}.")
+                         f"of {r.get('n', '?')} {unit} by {judge_phrase(judge, run)}.")
     return Para([" ".join(sentences) or "The evaluation judged no system against the baseline."])
 
 
@@ -77,7 +54,7 @@ def intro(runs: Sequence["Run"], generated) -> list:
     return blocks
 
 
-def win_rate_section(runs: Sequence["Run"], plot: Optional[str]) -> Section:
+def win_rate_section(runs: Sequence["Run"], plot: Optional[Plot]) -> Section:
     several = len(runs) > 1
     rows = []
     for run in runs:
@@ -85,11 +62,14 @@ def win_rate_section(runs: Sequence["Run"], plot: Optional[str]) -> Section:
         for judge, system, r in run.win_records():
             judge_means = means.get(judge) or {}
             rows.append(([run.name] if several else []) + [
-                judge, system, pct(r.get("win_rate")), interval(r), num(r.get("wins")), num(r.get("ties")),
+                judge_label(judge, run), system, pct(r.get("win_rate")), interval(r), num(r.get("wins")), num(r.get("ties")),
                 num(r.get("losses")), num(r.get("n")), num(judge_means.get(system)), num(judge_means.get(run.baseline))])
     header = (["run"] if several else []) + ["judge", "system", "win rate", "95% interval", "won", "tied", "lost",
                                               "n", "mean score", f"{runs[0].baseline} mean"]
     blocks = [Table(header, rows)] if rows else []
+    note = proxy_note(runs)
+    if note:
+        blocks.append(Para([note], note=True))
     for run in runs:
         if not run.eval:
             blocks.append(Para(([f"{run.name}: "] if several else []) + missing("evaluation", "evaluate", run).parts))
@@ -109,10 +89,12 @@ def comparison_section(runs: Sequence["Run"]) -> Section:
         labels = (f"{num(reward.get('train_labels'))} + {num(reward.get('labels'))} held out" if reward else "–")
         primary = run.primary_system()
         rates = {j: r for j, s, r in run.win_records() if s == primary}
-        cells = [f"{pct(rates[j].get('win_rate'))} {interval(rates[j])}" if j in rates else "–" for j in judges]
+        # A judge that is a proxy only in some runs (the simulated labeler, policy.reward: simulated) says so per cell.
+        cells = [f"{pct(rates[j].get('win_rate'))} {interval(rates[j])}" + (
+                 f" {PROXY}" if is_proxy(j, run) and not is_proxy(j) else "") if j in rates else "–" for j in judges]
         rows.append([run.name, run.task, labels, num((run.policy or {}).get("updates")),
                      num(last.get("objective/kl")), primary or "–"] + cells)
-    header = ["run", "task", "labels", "updates", "final KL", "system"] + [f"win rate ({j})" for j in judges]
+    header = ["run", "task", "labels", "updates", "final KL", "system"] + [f"win rate, {judge_label(j)}" for j in judges]
     return Section("comparison", "Comparison", [Table(header, rows)])
 
 
@@ -129,7 +111,7 @@ def _training_rows(run: "Run") -> list[list[str]]:
     return rows
 
 
-def training_section(run: "Run", plot: Optional[str], level: int) -> Section:
+def training_section(run: "Run", plot: Optional[Plot], level: int) -> Section:
     sid = f"{run.key}-training" if run.key else "training"
     if not run.policy and not run.log:
         return Section(sid, "Training", [missing("policy", "train-policy", run)], level)
@@ -150,20 +132,20 @@ def _describe(values: list[float]) -> list[str]:
     return [num(statistics.fmean(values)), num(statistics.median(values)), num(spread), str(len(values))]
 
 
-def distribution_section(run: "Run", plot: Optional[str], level: int) -> Section:
+def distribution_section(run: "Run", plot: Optional[Plot], level: int) -> Section:
     sid = f"{run.key}-reward-distribution" if run.key else "reward-distribution"
     if not run.samples:
         return Section(sid, "Reward distributions", [_no_samples(run)], level)
-    rows = [[judge, system] + _describe(values)
+    rows = [[judge_label(judge, run), system] + _describe(values)
             for judge in run.sample_judges() for system, values in run.sample_scores(judge).items()]
-    blocks = [Para(["Per-sample scores of the held-out samples; the reward model's are normalised rewards."]),
+    blocks = [Para(["Per-sample scores of the held-out samples; the reward model's (a proxy) are normalised rewards."]),
               Table(["judge", "system", "mean", "median", "sd", "samples"], rows)]
     if plot:
         blocks.append(Image(plot, "histograms of per-sample scores per system"))
     return Section(sid, "Reward distributions", blocks, level)
 
 
-def lengths_section(run: "Run", plot: Optional[str], level: int) -> Section:
+def lengths_section(run: "Run", plot: Optional[Plot], level: int) -> Section:
     sid = f"{run.key}-lengths" if run.key else "lengths"
     means = (run.eval or {}).get("lengths") or {}
     blocks = [Table(["system", "mean words per sample"], [[s, num(v, 1)] for s, v in means.items()])] if means else []
@@ -182,7 +164,7 @@ def reward_model_section(run: "Run", level: int) -> Section:
     if not m:
         return Section(sid, "Reward model", [missing("reward model", "train-reward", run)], level)
     chance = m.get("chance_accuracy")
-    n = round(1 / chance) if _number(chance) and chance > 0 else "n"
+    n = round(1 / chance) if is_number(chance) and chance > 0 else "n"
     items = [f"held-out best-of-{n} accuracy {pct(m.get('best_of_n_accuracy'))} (chance {pct(chance)})",
              f"implied pairwise accuracy {pct(m.get('pairwise_accuracy'))}",
              f"held-out loss {num(m.get('loss'))}, calibration error {num(m.get('calibration_error'))}",
@@ -194,7 +176,7 @@ def reward_model_section(run: "Run", level: int) -> Section:
     return Section(sid, "Reward model", [Bullets([[item] for item in items])], level)
 
 
-def summaries_section(run: "Run", plot: Optional[str], level: int) -> Optional[Section]:
+def summaries_section(run: "Run", plot: Optional[Plot], level: int) -> Optional[Section]:
     summaries = (run.eval or {}).get("summaries")
     if not summaries:
         return None
@@ -212,7 +194,7 @@ def summaries_section(run: "Run", plot: Optional[str], level: int) -> Optional[S
 
 def against_blocks(run: "Run") -> list:
     """Win rates against the systems named in evaluation.against (the supervised model, for the paper's table)."""
-    rows = [[baseline, _judge(judge), system, pct(r.get("win_rate")), interval(r), num(r.get("n"))]
+    rows = [[baseline, judge_phrase(judge, run), system, pct(r.get("win_rate")), interval(r), num(r.get("n"))]
             for baseline, judges in ((run.eval or {}).get("against") or {}).items()
             for judge, systems in judges.items() for system, r in systems.items()]
     if not rows:
@@ -225,11 +207,11 @@ def _first(texts) -> str:
     return str(texts[0]) if texts else "–"
 
 
-def _scores_cell(row: dict, systems: list[str]) -> str:
+def _scores_cell(row: dict, systems: list[str], run: "Run") -> str:
     lines = []
     for judge, per_system in (row.get("scores") or {}).items():
         values = [f"{s} {num(per_system[s][0]) if per_system.get(s) else '–'}" for s in systems if s in per_system]
-        lines.append(f"{judge}: " + ", ".join(values))
+        lines.append(f"{judge_label(judge, run)}: " + ", ".join(values))
     return "\n".join(lines) or "–"
 
 
@@ -248,29 +230,39 @@ def samples_section(run: "Run", count: int, level: int) -> Section:
         query = query if len(query) <= QUERY_CHARS else "…" + query[-QUERY_CHARS:]
         texts = row.get("systems") or {}
         table.append([str(number), query] + ([str(row.get("reference") or "–")] if with_reference else [])
-                     + [_first(texts.get(s)) for s in systems] + [_scores_cell(row, systems)])
+                     + [_first(texts.get(s)) for s in systems] + [_scores_cell(row, systems, run)])
     intro = Para([f"The first {len(rows)} of {len(run.samples)} held-out queries: the first sample of "
                   f"{run.baseline} and of {primary}, with each judge's score of those two samples."])
     return Section(sid, "Sample pairs", [intro, Table(header, table, css_class="samples")], level)
 
 
-def run_sections(run: "Run", plots: dict[str, str], count: int, level: int) -> list[Section]:
+def config_section(run: "Run", level: int) -> Section:
+    from rlhf.config.loader import dump_yaml
+    from rlhf.config.secrets import mask_secrets
+
+    sid = f"{run.key}-config" if run.key else "config"
+    intro = Para(["The resolved config of the run (", Code(str(run.path / "config.yaml")), "), with passwords, "
+                  "secrets, tokens and the passwords in URLs masked as ***."])
+    return Section(sid, "Config", [intro, Pre(dump_yaml(mask_secrets(run.config)), "yaml")], level)
+
+
+def run_sections(run: "Run", plots: dict[str, Plot], count: int, level: int) -> list[Section]:
     prefix = f"{run.key}-" if run.key else ""
-    sections = [training_section(run, plots.get(prefix + "training"), level)]
+    sections = [s for s in (human_section(run, level),) if s] + [training_section(run, plots.get(prefix + "training"), level)]
     if run.eval:
         sections += [distribution_section(run, plots.get(prefix + "reward_distribution"), level),
                      lengths_section(run, plots.get(prefix + "lengths"), level)]
     else:
         sid = f"{run.key}-evaluation" if run.key else "evaluation"
         sections.append(Section(sid, "Evaluation", [missing("evaluation", "evaluate", run)], level))
-    sections.append(reward_model_section(run, level))
+    sections += labels_section(run, level) + [reward_model_section(run, level)]
     if run.eval:
         summaries = summaries_section(run, plots.get(prefix + "summaries"), level)
         sections += [s for s in (summaries, samples_section(run, count, level)) if s]
-    return sections
+    return sections + [config_section(run, level)]
 
 
-def build_document(runs: Sequence["Run"], plots: dict[str, str], count: int, generated) -> Document:
+def build_document(runs: Sequence["Run"], plots: dict[str, Plot], count: int, generated) -> Document:
     if len(runs) == 1:
         run = runs[0]
         sections = [win_rate_section(runs, plots.get("win_rates"))] + run_sections(run, plots, count, level=2)

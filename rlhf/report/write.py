@@ -1,19 +1,21 @@
 """`rlhf report`: one readable summary of one or several run directories, as markdown and HTML.
 
 Writes report.md, report.html and plots/*.png, each atomically, into the output directory (the
-run's own directory for a single run).
+run's own directory for a single run). report.html embeds the figures and needs no other file;
+report.md links the PNGs.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 from rlhf.errors import RLHFError
-from rlhf.report.render import render_html, render_markdown, slug
+from rlhf.report.judges import judge_label
+from rlhf.report.render import Plot, render_html, render_markdown, slug
 from rlhf.report.runs import Run, load_run
-from rlhf.run.files import check_writable, write_text
+from rlhf.run.files import atomic_path, check_writable, write_text
 from rlhf.run.layout import RunLayout
 
 
@@ -44,34 +46,50 @@ def _win_bars(runs: Sequence[Run]):
     for run in runs:
         for judge, system, r in run.win_records():
             if isinstance(r.get("win_rate"), (int, float)) and r.get("n"):
-                label = f"{judge}: {system}" if len(runs) == 1 else f"{run.name} · {judge}: {system}"
+                label = f"{judge_label(judge, run)}: {system}"
+                label = label if len(runs) == 1 else f"{run.name} · {label}"
                 bars.append(WinBar(label, r["win_rate"], r.get("low", r["win_rate"]), r.get("high", r["win_rate"]), judge))
     return bars
 
 
-def make_plots(runs: Sequence[Run], out: Path) -> dict[str, str]:
-    """Draw every plot the data allows; {plot key: path relative to `out`}."""
+def figures(runs: Sequence[Run]) -> dict:
+    """Every figure the data allows: {plot name, prefixed by the run's key when several: matplotlib Figure}."""
     from rlhf.report import plots
 
-    made: dict[str, Optional[Path]] = {}
+    made: dict = {}
     bars = _win_bars(runs)
     if bars:
-        made["win_rates"] = plots.win_rates(bars, RunLayout(out).plots / "win_rates.png", runs[0].baseline)
+        made["win_rates"] = plots.win_rates(bars, runs[0].baseline)
     for run in runs:
         prefix = f"{run.key}-" if run.key else ""
-        target = lambda name: RunLayout(out).plots / f"{prefix}{name}.png"
         if run.log:
-            made[prefix + "training"] = plots.training(run.log, target("training"))
+            optimised = "simulated labeler (proxy)" if run.trained_on_labeler else "reward model (proxy), normalised"
+            made[prefix + "training"] = plots.training(run.log, optimised)
         if run.samples:
             judges = [j for j in run.sample_judges() if j == "reward_model" or j.startswith("simulated")]
             shown = {run.baseline, run.primary_system()}  # policy against baseline, as the win rates compare
-            panels = {j: {s: v for s, v in run.sample_scores(j).items() if s in shown}
+            panels = {judge_label(j, run): {s: v for s, v in run.sample_scores(j).items() if s in shown}
                       for j in sorted(judges, key=lambda j: j != "reward_model")}
-            made[prefix + "reward_distribution"] = plots.score_histograms(panels, target("reward_distribution"), run.baseline)
-            made[prefix + "lengths"] = plots.lengths(run.sample_lengths(), target("lengths"), run.baseline)
+            made[prefix + "reward_distribution"] = plots.score_histograms(
+                panels, run.baseline, {judge_label("reward_model", run): "normalised reward"})
+            made[prefix + "lengths"] = plots.lengths(run.sample_lengths(), run.baseline)
         if (run.eval or {}).get("summaries"):
-            made[prefix + "summaries"] = plots.summaries(run.eval["summaries"], target("summaries"), run.baseline)
-    return {key: path.relative_to(out).as_posix() for key, path in made.items() if path is not None}
+            made[prefix + "summaries"] = plots.summaries(run.eval["summaries"], run.baseline)
+    return {name: fig for name, fig in made.items() if fig is not None}
+
+
+def save_plots(made: dict, out: Path) -> dict[str, Plot]:
+    """Each figure as a PNG, written atomically to plots/<name>.png under `out`: {name: Plot}."""
+    from rlhf.report.plots import png
+
+    saved = {}
+    for name, fig in made.items():
+        path = RunLayout(out).plots / f"{name}.png"
+        data = png(fig)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+        saved[name] = Plot(path.relative_to(out).as_posix(), data)
+    return saved
 
 
 def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None, samples: int = 8) -> dict[str, Path]:
@@ -85,10 +103,10 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     runs = [load_run(p) for p in run_dirs]  # every run is read before anything is written
     out = _output_dir(runs, out_dir)
     _assign_keys(runs)
-    plots = make_plots(runs, out)
+    plots = save_plots(figures(runs), out)
     doc = build_document(runs, plots, samples, datetime.now().astimezone())
     files = RunLayout(out).report_files
     written = {"report.md": write_text(files["report.md"], render_markdown(doc)),
                "report.html": write_text(files["report.html"], render_html(doc))}
-    written.update({rel: out / rel for rel in plots.values()})
+    written.update({plot.src: out / plot.src for plot in plots.values()})
     return written

@@ -14,7 +14,7 @@ from rlhf.cli import labeling as labeling_commands
 from rlhf.config.run_config import config_yaml, load_config
 from rlhf.config.secrets import DATABASE_URL_ENV, mask_url, redact, unmask_database_url, url_password
 from rlhf.errors import ConfigError
-from rlhf.report import runs as report
+from rlhf.report.label_store import read_label_store
 
 SECRET = "S3cret-pw"
 REAL = f"postgresql+psycopg://ann:{SECRET}@127.0.0.1:1/labels"  # port 1: nothing listens, refused at once
@@ -119,11 +119,11 @@ def test_the_human_labeling_instructions_say_how_to_pass_the_password(config, mo
     assert DATABASE_URL_ENV in logged[0] and SECRET not in logged[0]
 
 
-def test_the_report_skips_the_human_refresh_without_the_password(tmp_path, monkeypatch):
+def test_the_report_skips_the_store_without_the_password(tmp_path, monkeypatch):
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
-    evaluation = {"baseline": "zero-shot"}
-    report._refresh_human_judgements(evaluation, tmp_path, {"labeling": {"database_url": MASKED}})
-    assert evaluation == {"baseline": "zero-shot"}  # nothing tried against a masked URL
+    store, note = read_label_store(tmp_path, {"labeling": {"database_url": MASKED}})
+    assert store is None  # nothing tried against a masked URL
+    assert MASKED in note and DATABASE_URL_ENV in note and SECRET not in note
 
 
 @pytest.mark.parametrize("with_env", [True, False])

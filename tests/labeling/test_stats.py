@@ -29,6 +29,19 @@ def test_position_counts_count_shown_positions_not_stored_indices():
     assert label_stats.position_counts([]) == [0, 0, 0, 0]
 
 
+def test_position_bias_tests_equal_shares():
+    # Counts [3, 0, 0, 1] against 1 each: chi-square 4 + 1 + 1 + 0 = 6 on 3 degrees of freedom, p = 0.1116.
+    labels = [label(1, 1, choice=0), label(2, 1, choice=1, shown=(1, 0, 2, 3)), label(3, 1, choice=2, shown=(2, 0, 1, 3)),
+              label(4, 1, choice=3), label(5, 1, skipped=True)]
+    bias = label_stats.position_bias(labels)
+    assert bias.counts == [3, 0, 0, 1] and bias.total == 4 and bias.expected == 0.25
+    assert bias.shares == [0.75, 0.0, 0.0, 0.25] and bias.p_value == pytest.approx(0.11161, abs=1e-5)
+    even = label_stats.position_bias([label(i, 1, choice=i % 4) for i in range(8)])
+    assert even.counts == [2, 2, 2, 2] and even.p_value == pytest.approx(1.0)
+    empty = label_stats.position_bias([], num_choices=2)
+    assert empty.counts == [0, 0] and empty.p_value is None and empty.shares == [None, None]
+
+
 def test_agreement_is_pairwise_on_batches_with_two_or_more_choices():
     labels = [
         label(1, 1, choice=0), label(1, 2, choice=0), label(1, 3, choice=1),  # pairs: agree, no, no

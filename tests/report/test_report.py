@@ -1,7 +1,9 @@
 """`rlhf report`: markdown and HTML reports of fabricated run directories (no models needed)."""
 
 import argparse
+import base64
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,10 @@ def assert_png(path: Path) -> None:
     assert data[:8] == PNG and len(data) > 1000, path
 
 
+def embedded(page: str) -> list[bytes]:
+    return [base64.b64decode(data) for data in re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)]
+
+
 def no_temporaries(root: Path) -> None:
     assert not [p for p in root.rglob("*.tmp")], "an atomic write left its temporary file"
 
@@ -39,8 +45,9 @@ def test_a_full_run_gets_every_section_and_plot(tmp_path):
     md, page = read(paths, "report.md"), read(paths, "report.html")
     for title in FULL_SECTIONS:
         assert f"## {title}" in md and f">{title}</h2>" in page
-    for name in plots:
-        assert f"]({name})" in md and f'src="{name}"' in page
+    order = ["plots/win_rates.png", "plots/training.png", "plots/reward_distribution.png", "plots/lengths.png"]
+    assert re.findall(r"!\[[^]]*\]\(([^)]*)\)", md) == order  # markdown links the files beside it
+    assert embedded(page) == [paths[name].read_bytes() for name in order]  # the page carries the same PNGs
     assert 'href="#win-rates"' in page and "](#samples)" in md  # tables of contents
     assert "<title>RLHF report: demo</title>" in page
     no_temporaries(run)
@@ -66,7 +73,7 @@ def test_summaries_get_a_rouge_and_copying_table(tmp_path):
     assert "| policy | 0.312 | 0.105 | 0.250 | 50.0% | 25.0% | 12.5% | 40.0% | 21.5 | 80 |" in md
     assert "| lead | – |" in md  # an undefined mean shows as a dash
     assert "| \\# | query | reference | zero-shot | policy |" in md
-    assert "| supervised | the reward model | policy | 80.0% |" in md  # evaluation.against: vs the supervised model
+    assert "| supervised | the reward model (proxy) | policy | 80.0% |" in md  # evaluation.against: vs the supervised model
     assert "![ROUGE-L and copying per system](plots/summaries.png)" in md and (run / "plots" / "summaries.png").is_file()
 
 
@@ -141,11 +148,10 @@ def test_model_text_is_inert_in_html(tmp_path):
     assert "<script" not in page.lower() and "<img src=x" not in page and "<b>bold" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "[link](http://x)" in page and "![img](http://x/y.png)" in page  # shown literally, as typed
-    assert re.findall(r"<img [^>]*>", page) == [f'<img src="{name}" alt="{alt}">' for name, alt in (
-        ("plots/win_rates.png", "win rates against the baseline with 95% intervals"),
-        ("plots/training.png", "reward and KL per PPO update"),
-        ("plots/reward_distribution.png", "histograms of per-sample scores per system"),
-        ("plots/lengths.png", "histogram of words per sample per system"))]
+    assert re.findall(r'<img src="data:image/png;base64,[^"]*" alt="([^"]*)">', page) == [
+        "win rates against the baseline with 95% intervals", "reward and KL per PPO update",
+        "histograms of per-sample scores per system", "histogram of words per sample per system"]
+    assert len(re.findall(r"<img ", page)) == 4
     assert "script-src 'none'" in page  # and a policy that would stop a script that got through
 
 
@@ -196,6 +202,7 @@ def test_the_html_report_in_a_browser_shows_images_and_runs_nothing(tmp_path):
     from labeling_app.browser import Chromium
 
     paths = write_report([make_run(tmp_path / "runs", "nasty", nasty=True)])
+    shutil.rmtree(tmp_path / "runs" / "nasty" / "plots")  # the page alone is the report
     with Chromium() as driver:
         # A sentinel installed before the page's own code: any alert or script would record itself.
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
@@ -204,7 +211,7 @@ def test_the_html_report_in_a_browser_shows_images_and_runs_nothing(tmp_path):
         driver.execute_async_script("const done = arguments[0]; (function wait() {"
                                     " if ([...document.images].every(i => i.complete)) done(); else setTimeout(wait, 50); })();")
         assert driver.title == "RLHF report: nasty"
-        widths = driver.execute_script("return [...document.images].map(i => [i.getAttribute('src'), i.naturalWidth])")
+        widths = driver.execute_script("return [...document.images].map(i => [i.getAttribute('src').slice(0, 22), i.naturalWidth])")
         assert len(widths) == 4 and all(width > 0 for _, width in widths), widths
         assert driver.execute_script("return window.__alerts") == []
         assert driver.execute_script("return document.scripts.length") == 0
@@ -227,3 +234,76 @@ def test_human_judgements_made_after_the_evaluation_are_counted(tmp_path):
     assert (human["wins"], human["ties"], human["losses"], human["n"]) == (2, 1, 0, 3)
     write_report([run])
     assert "policy preferred to zero-shot in 83.3%" in (run / "report.md").read_text()
+
+
+def test_the_html_page_needs_no_other_file(tmp_path):
+    run = make_run(tmp_path / "runs", "demo")
+    page = read(write_report([run]), "report.html")
+    shutil.rmtree(run / "plots")
+    references = re.findall(r'\b(?:src|href)="([^"]*)"', page)
+    assert len([r for r in references if r.startswith("data:image/png;base64,")]) == 4
+    assert all(r.startswith(("data:image/png;base64,", "#")) for r in references), references
+    assert "url(" not in page and "@import" not in page and "<link" not in page
+    assert "img-src data:;" in page and "file:" not in page  # the policy would block a file the page did name
+    assert all(data.startswith(PNG) and len(data) > 1000 for data in embedded(page))
+
+
+def reward_model_lines(md: str) -> list[str]:
+    """Lines naming the reward model, outside the contents and the sections about the model itself and the config."""
+    kept, skip = [], False
+    for line in md.splitlines():
+        if line.startswith("#"):
+            skip = line.lstrip("# ") in ("Reward model", "Config")
+        elif not skip and not line.lstrip().startswith("- [") and re.search(r"reward(\\?_| )model", line, re.IGNORECASE):
+            kept.append(line)
+    return kept
+
+
+@pytest.mark.parametrize("options", [{}, {"task": "tldr", "summaries": True}])
+def test_the_proxy_judge_is_called_one_wherever_it_appears(tmp_path, options):  # no "reward_model" in tmp_path
+    run = make_run(tmp_path / "runs", "demo", **options)
+    md = read(write_report([run]), "report.md")
+    lines = reward_model_lines(md)
+    assert len(lines) >= 6  # headline, note, win-rate table, distribution text and table, sample scores
+    for line in lines:
+        mentions = len(re.findall(r"reward(\\?_| )model", line, re.IGNORECASE))
+        assert line.count("proxy") >= mentions, line
+    assert "by the reward model (proxy)." in md and "| reward\\_model (proxy) | policy | 65.0% |" in md
+    assert "> The reward model is a proxy judge: the policy was trained to raise its score" in md
+    assert "| simulated:sentiment | policy | 75.0% |" in md  # the simulated labeler is no proxy here
+
+
+def test_several_runs_mark_the_proxy_in_the_comparison(tmp_path):
+    runs = [make_run(tmp_path / "runs", "a"), make_run(tmp_path / "runs", "b")]
+    write_config(runs[1], "b", "sentiment", policy={"reward": "simulated"})  # PPO optimised the labeler itself
+    md = read(write_report(runs, tmp_path / "cmp"), "report.md")
+    assert "| win rate, simulated:sentiment | win rate, reward\\_model (proxy) | win rate, human |" in md
+    assert "| a | sentiment | 1800 + 200 held out | 20 | 3.296 | policy | 75.0% \\[59.8%, 85.8%\\] | 65.0%" in md
+    assert "| b | sentiment | 1800 + 200 held out | 20 | 3.296 | policy | 75.0% \\[59.8%, 85.8%\\] (proxy) | 65.0%" in md
+    assert "| b | simulated:sentiment (proxy) | policy |" in md and "| a | simulated:sentiment | policy |" in md
+    assert "its simulated win rate is a proxy too" in md
+    for line in reward_model_lines(md):
+        assert "proxy" in line, line
+
+
+def test_the_config_is_shown_with_its_secrets_masked(tmp_path, monkeypatch):
+    monkeypatch.delenv("RLHF_DATABASE_URL", raising=False)
+    run = make_run(tmp_path / "runs", "secret")
+    write_config(run, "secret", "sentiment",
+                 labeling={"database_url": "postgresql://ann:***@db.invalid:5432/labels", "labelers_per_batch": 2},
+                 prompts={"kind": "jsonl", "path": "https://reader:hunter-2@data.example/stories.jsonl"},
+                 tracking={"wandb_api_key": "k-123", "hf_token": "hf-abc", "client-secret": "s-3", "db_password": "pw-9",
+                           "note": "see postgresql://bob:let-me-in@10.0.0.1/x"})
+    paths = write_report([run])
+    md, page = read(paths, "report.md"), read(paths, "report.html")
+    for secret in ("hunter-2", "k-123", "hf-abc", "s-3", "pw-9", "let-me-in"):  # "-": not in the pages' base64
+        assert secret not in md and secret not in page, secret
+    config = md[md.index("## Config"):]
+    assert "```yaml\nname: secret\n" in config
+    assert "  path: https://reader:***@data.example/stories.jsonl" in config
+    assert "  database_url: postgresql://ann:***@db.invalid:5432/labels" in config and "labelers_per_batch: 2" in config
+    for key in ("wandb_api_key", "hf_token", "client-secret", "db_password"):
+        assert f"  {key}: '***'" in config, key
+    assert "note: see postgresql://bob:***@10.0.0.1/x" in config
+    assert "truncate_token: ." in config  # a vocabulary token, not a credential
+    assert '<pre class="config">name: secret\n' in page and "https://reader:***@data.example" in page
