@@ -23,3 +23,10 @@ def num(value, places: int = 3) -> str:
 
 def interval(record: dict) -> str:
     return f"[{pct(record.get('low'))}, {pct(record.get('high'))}]"
+
+
+def p_value(value) -> str:
+    """A test's p, to three places; below 0.001 as < 0.001 (not a p of 0.000)."""
+    if not is_number(value):
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"

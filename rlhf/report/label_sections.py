@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from rlhf.report.formats import interval, num, pct
+from rlhf.report.formats import interval, num, p_value, pct
 from rlhf.report.render import Para, Section, Table
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def _positions(summary: "LabelSummary") -> list:
     k = max(len(bias.counts) for bias in summary.positions.values())
     rows = [[name, str(bias.total)]
             + [f"{pct(share)} ({n})" for share, n in zip(bias.shares, bias.counts)] + ["–"] * (k - len(bias.counts))
-            + [num(bias.p_value, 3)] for name, bias in summary.positions.items()]
+            + [p_value(bias.p_value)] for name, bias in summary.positions.items()]
     expected = 1.0 / k
     return [Table(["labeler", "choices"] + [f"position {i}" for i in range(1, k + 1)] + ["p (equal shares)"], rows),
             Para([f"Where the chosen sample was on screen. Without position bias each of the {k} positions gets about "
