@@ -23,7 +23,7 @@ TAIL_CHARS = 80  # how much of the prompt each option repeats before its continu
 # A long prompt shows only its end, about the last three lines at 1280 px: the continuations follow
 # from it. The rest opens on a click; a prompt up to FOLD_ABOVE long is shown whole, as folding a
 # few lines away would save little room.
-PROMPT_END_CHARS, FOLD_ABOVE = 320, 480
+PROMPT_END_CHARS, FOLD_ABOVE = 280, 480
 HIGHLIGHT = "highlight_differences"  # session key of the toggle, kept for the session (also while reviewing)
 _BLOCK = "white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.55;font-size:1rem;margin:0"
 _PROMPT = "opacity:0.55"
