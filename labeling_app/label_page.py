@@ -11,6 +11,13 @@ sometimes left the keyboard shortcut bound to the previous item's button, and th
 that the second click of a double click can reach the next item, so a choice arriving less than
 `labeling.min_seconds` (1 s) after an item was shown is dropped, and the store refuses it as well:
 nobody reads four texts that fast. (0.3 s let clicks 0.4 s apart label the next item.)
+
+The page fits a 1280x800 window (`label_layout`). One toolbar line above the item holds the progress
+and the actions, each with its key: I shows or hides the instructions, S and F open the skip and flag
+forms, U steps back (`review`). The forms open in the page under the toolbar and push the item down
+(a popover covered the options); Escape closes them. Streamlit's shortcuts ignore letters typed in a
+text box, so a reason's details never press them. A long prompt shows its end (`render.prompt_end`),
+and a toggle under the item highlights where the continuations differ (`differences`).
 """
 
 from __future__ import annotations

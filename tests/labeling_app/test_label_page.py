@@ -5,15 +5,23 @@
 
 import html
 import re
+import types
 
 import pytest
-from test_labeling_app import NASTY, button, instructions, on_screen, sign_in
+from test_labeling_app import NASTY, USERS, button, instructions, on_screen, sign_in
 from test_render import DIALOGUE
 
-from labeling_app import render
-from labeling_app.synthetic import fill_store
+from labeling_app import context, render
+from labeling_app.synthetic import fill_store, make_run
 
-from test_labeling_app import run  # noqa: F401  (the fixture: 3 synthetic batches, ann, bob and root)
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """A run with 3 synthetic batches and three users; RLHF_CONFIG points at it."""
+    config_path, store = make_run(tmp_path / "runs", "labelpage", batches=3, labelers=USERS)
+    monkeypatch.setenv("RLHF_CONFIG", str(config_path))
+    monkeypatch.setattr(context, "min_reading_seconds", lambda run: 0.0)  # AppTest clicks faster than any person
+    return types.SimpleNamespace(config=config_path, store=store)
 
 
 def options_html(at) -> list[str]:

@@ -6,7 +6,7 @@ Saves tests/artifacts/label_page_long_prompt.png. Skipped only without Chromium 
 
 import pytest
 from selenium.webdriver.common.keys import Keys
-from test_labeling_browser import ARTIFACTS, DETAILS, MIN_SECONDS, run, server, tab  # noqa: F401  (fixtures)
+from test_labeling_browser import ARTIFACTS, DETAILS, GOOD, MIN_SECONDS, PROMPT
 
 from labeling_app import render
 from labeling_app.browser import (
@@ -105,9 +105,19 @@ def test_at_1280x800_a_long_prompt_shows_its_end_and_the_whole_item_fits(tmp_pat
     assert label.choice == label.shown_order[1]
 
 
-def test_s_f_and_i_work_from_the_page_but_not_from_the_reason_box(run, server, tab):  # noqa: F811
-    _, store = run
-    tab.sign_in("ann", "ann-password")
+@pytest.fixture
+def page(tmp_path):
+    """A signed-in labeler's page on a run of three items, and the run's store."""
+    config_path, store = make_run(tmp_path / "runs", "keys", batches=0, labelers=[("ann", "ann-password", "labeler")])
+    fill_store(store, [(PROMPT, GOOD)] + [(f"Item {i} began", [f" end {i}.{j}." for j in range(4)]) for i in range(2)])
+    with AppServer(config_path, log_path=tmp_path / "streamlit.log") as server, Chromium() as driver:
+        tab = LabelingTab(driver, server.url)
+        tab.sign_in("ann", "ann-password")
+        yield tab, store
+
+
+def test_s_f_and_i_work_from_the_page_but_not_from_the_reason_box(page):
+    tab, store = page
     first = tab.wait_for_item()
     driver = tab.driver
     wait_for(driver, INSTRUCTIONS, "the instructions, open before the first label")
