@@ -15,7 +15,7 @@ LABEL_PAGE_CSS = """<style>
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]{gap:0.5rem}
 [class*="st-key-option_"]{padding:0.5rem 0.75rem;gap:0.25rem}
 [class*="st-key-option_"] button{min-height:2rem}
-.rlhf-option,.rlhf-prompt{line-height:1.45 !important}
+[class*="st-key-option_"] [data-testid="stHtml"] > div,.rlhf-prompt{line-height:1.45 !important}
 .st-key-label_toolbar [data-testid="stProgress"]{flex:1 1 20rem}
 .rlhf-prompt details:not([open]) .rlhf-when-open,.rlhf-prompt details[open] .rlhf-when-closed{display:none}
 .rlhf-prompt details:not([open]) + .rlhf-prompt-end::before{content:"… "}
