@@ -180,9 +180,16 @@ def sign_out(store: Optional[LabelStore] = None) -> None:
     st.session_state[_COOKIE] = ("clear",)
 
 
+# On a screen wider than a phone's the line sits in Streamlit's top bar, right of the page menu, where it
+# takes no room from the page (a labeling page has none to spare at 1280x800).
+_HEADER_CSS = ("<style>@media (min-width: 640px){.st-key-signed_in{position:fixed;top:0.6rem;right:1.5rem;"
+               "width:auto;z-index:999991}}</style>")
+
+
 def header(labeler: Labeler, store: Optional[LabelStore] = None) -> None:
     """Who is signed in, and the way out, on one line at the top of every page."""
-    with st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="right"):
+    st.html(_HEADER_CSS)
+    with st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="right", key="signed_in"):
         render.caption(f"Signed in as {labeler.name}" + (" (admin)" if labeler.is_admin else ""))
         st.button("Sign out", on_click=sign_out, args=(store,), key="sign_out", type="tertiary")
 

@@ -272,7 +272,7 @@ class Page:
 LABEL_PAGE = Page("batch", """
 const options = document.querySelectorAll('.rlhf-option').length;
 const best = [...document.querySelectorAll('[data-testid="stButton"]')].filter(b => b.innerText.startsWith('Best')).length;
-const skip = [...document.querySelectorAll('[data-testid="stPopoverButton"]')].some(b => b.innerText.startsWith('Skip'));
+const skip = [...document.querySelectorAll('[data-testid="stButton"]')].some(b => b.innerText.startsWith('Skip'));
 const review = [...document.querySelectorAll('[data-testid="stButton"]')].some(b => b.innerText.startsWith('Back to labeling'));
 return options > 0 && best === options && (skip || review);""", "All done")
 COMPARE_PAGE = Page("comparison", """

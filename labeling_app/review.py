@@ -52,7 +52,7 @@ def notice() -> Optional[str]:
 
 def previous_button() -> None:
     """Opens the newest item labeled in this session (or the one before the item under review)."""
-    st.button("↶ Previous (U)", key="review_previous", shortcut="u", disabled=not _earlier_exists(),
+    st.button("↶ Previous", key="review_previous", shortcut="u", disabled=not _earlier_exists(),
               on_click=_step_back, help="See and change the items you labeled in this session")
 
 
@@ -69,7 +69,7 @@ def render_review(run: RunContext) -> None:
         choice_button("Best ✓ your choice" if mine else "Best", width="stretch", type="primary" if mine else "secondary",
                       on_choose=_change, args=(run, at, a.shown_order[position]), **keys)
 
-    render.show_options(a, best)
+    render.show_options(a, best, highlight=render.highlighting())
     back, earlier = st.columns(2)
     with back:
         st.button("Back to labeling (Esc)", key="review_back", shortcut="escape", on_click=close, width="stretch")
