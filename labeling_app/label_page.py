@@ -48,7 +48,7 @@ def render_page() -> None:
     labeler = auth.require_signed_in()
     item = _current_item(run, labeler)
     _progress(run.store.progress(labeler.id, run.config.labeling.labelers_per_batch,
-                                 run.config.labeling.count_machine_labelers))
+                                 run.config.labeling.count_machine_labelers, run.config.labeling.gold_rate))
     _instructions(run)
     if notice := st.session_state.pop(_NOTICE, None):
         st.warning(notice)
@@ -75,7 +75,7 @@ def _current_item(run: RunContext, labeler: Labeler) -> Optional[Item]:
     if item is None or item.labeler_id != labeler.id:
         labeling = run.config.labeling
         assignment = run.store.next_assignment(labeler.id, labeling.labelers_per_batch,
-                                               count_machines=labeling.count_machine_labelers)
+                                               count_machines=labeling.count_machine_labelers, gold_rate=labeling.gold_rate)
         item = Item(labeler.id, assignment, shown_at=context.shown_at(assignment.assigned_at)) if assignment is not None else None
         st.session_state[_ITEM] = item
     return item
