@@ -75,7 +75,7 @@ class GoldQuestions:
     def gold_answers(self) -> dict[int, int]:
         """{batch id: best sample's index in the stored order} of every gold batch."""
         with self.session() as s:
-            return dict(s.execute(select(GoldRow.batch_id, GoldRow.best)).tuples())
+            return {batch_id: best for batch_id, best in s.execute(select(GoldRow.batch_id, GoldRow.best))}
 
     def unseen_batch_ids(self) -> list[int]:
         """Batches nobody has been handed yet and not gold, oldest first: candidates for new gold questions."""
