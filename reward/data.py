@@ -2,10 +2,11 @@
 
 Each effective label (skipped and flagged ones left out) is one example: the query, its n
 samples in stored order and the chosen index. Several labelers' labels of one batch are separate
-examples; so are labels of gold batches (known-answer checks on labelers): each labeler's choice there
-is an example like any other, and the known best is not added as one of its own. `leave_out` drops the
-labels of labelers named in `reward.exclude_labelers`, or found by `below_gold_accuracy`. The evaluation split holds out whole queries (a hash of the query id), so no query's
-samples are seen in training and evaluation both.
+examples; so are labels of gold batches (known-answer checks on labelers): each labeler's choice
+there is an example like any other, and the known best is not added as one of its own. `leave_out`
+drops the labels of labelers named in `reward.exclude_labelers`, or found by `below_gold_accuracy`.
+The evaluation split holds out whole queries (a hash of the query id), so no query's samples are
+seen in training and evaluation both.
 """
 
 from __future__ import annotations
