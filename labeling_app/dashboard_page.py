@@ -1,4 +1,4 @@
-"""The admins' dashboard: progress per labeler, agreement, position bias, time per label, evaluation, export.
+"""The admins' dashboard: progress per labeler, agreement, gold questions, position bias, time per label, evaluation, export.
 
 The figures come from `rlhf.labeling.stats` (the CLI reports the same ones), the human win rates from
 `rlhf.evaluation.win_rates` and the runs' evaluation summaries from `rlhf.evaluation.dashboard_rows`; this page only lays
@@ -13,6 +13,7 @@ import streamlit as st
 from labeling_app import auth, render
 from labeling_app.agreement_panel import render_agreement
 from labeling_app.context import RunContext, run_context
+from labeling_app.gold_panel import render_gold
 from rlhf.errors import RLHFError
 from rlhf.evaluation.dashboard_rows import comparison_rows, eval_summaries
 from rlhf.evaluation.win_rates import comparison_win_rates
@@ -31,6 +32,7 @@ def render_page() -> None:
     _overview(run, labels)
     _labelers(run, labels, num_choices)
     render_agreement(labels, run.store.labelers(), num_choices, run.config.labeling.count_machine_labelers)
+    render_gold(run, labels)
     _positions(labels, num_choices)
     _times(labels)
     _reasons(labels)

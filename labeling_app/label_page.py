@@ -100,7 +100,7 @@ def _current_item(run: RunContext, labeler: Labeler) -> Optional[Item]:
     if item is None or item.labeler_id != labeler.id:
         labeling = run.config.labeling
         assignment = run.store.next_assignment(labeler.id, labeling.labelers_per_batch,
-                                               count_machines=labeling.count_machine_labelers)
+                                               count_machines=labeling.count_machine_labelers, gold_rate=labeling.gold_rate)
         item = Item(labeler.id, assignment, shown_at=context.shown_at(assignment.assigned_at)) if assignment is not None else None
         st.session_state[_ITEM] = item
     return item
@@ -111,7 +111,7 @@ def _toolbar(run: RunContext, labeler: Labeler, item: Optional[Item], reviewing:
     forms open below it, pushing the item down rather than covering it (as a popover did)."""
     with st.container(horizontal=True, vertical_alignment="bottom", key="label_toolbar"):
         _progress(run.store.progress(labeler.id, run.config.labeling.labelers_per_batch,
-                                     run.config.labeling.count_machine_labelers))
+                                     run.config.labeling.count_machine_labelers, run.config.labeling.gold_rate))
         st.button("Hide instructions" if _instructions_open() else "Instructions", key="instructions_toggle",
                   shortcut="i", on_click=_toggle_instructions, help="Show or hide the task's instructions")
         if reviewing:

@@ -2,8 +2,11 @@
 
 Each effective label (skipped and flagged ones left out) is one example: the query, its n
 samples in stored order and the chosen index. Several labelers' labels of one batch are separate
-examples. The evaluation split holds out whole queries (a hash of the query id), so no query's
-samples are seen in training and evaluation both.
+examples; so are labels of gold batches (known-answer checks on labelers): each labeler's choice
+there is an example like any other, and the known best is not added as one of its own. `leave_out`
+drops the labels of labelers named in `reward.exclude_labelers`, or found by `below_gold_accuracy`.
+The evaluation split holds out whole queries (a hash of the query id), so no query's samples are
+seen in training and evaluation both.
 """
 
 from __future__ import annotations
@@ -67,6 +70,13 @@ def leave_out(choices: list[Choice], labelers: Iterable[str]) -> tuple[list[Choi
     names = set(labelers)
     removed = {name: sum(1 for c in choices if c.labeler == name) for name in sorted(names)}
     return [c for c in choices if c.labeler not in names], removed
+
+
+def below_gold_accuracy(tallies: dict[str, tuple[int, int]], min_accuracy: float, min_items: int) -> dict[str, tuple[int, int]]:
+    """The labelers of `tallies` ({name: (correct, gold answers)}, `LabelStore.gold_tallies()`) whose gold
+    accuracy is below `min_accuracy` on at least `min_items` gold answers, with their tallies."""
+    return {name: (correct, answered) for name, (correct, answered) in sorted(tallies.items())
+            if answered >= max(min_items, 1) and correct / answered < min_accuracy}
 
 
 def _count_samples(row: dict) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from transformers import TrainingArguments
 
-from reward.data import Choice, choices_from_file, choices_from_store, collate, encode_choice, leave_out, split_by_query
+from reward.data import Choice, below_gold_accuracy, choices_from_file, choices_from_store, collate, encode_choice, leave_out, split_by_query
 from reward.head_fit import fit_head, label_features
 from reward.model import backbone, build_reward_model, save_reward_model
 from reward.normalize import normalize
@@ -31,18 +31,37 @@ def to_pairs(choices: list[Choice]) -> list[Choice]:
             for c in choices for i, s in enumerate(c.samples) if i != c.best]
 
 
-def load_choices(config, store, log=lambda message: None) -> list[Choice]:
+def load_choices(config, store, log=lambda message: None) -> tuple[list[Choice], dict]:
+    """The labels to train on, and what was left out: {"by_name": {labeler: labels}, "by_gold_accuracy":
+    {labeler: labels}, "total": labels} (reward.exclude_labelers, reward.min_gold_accuracy)."""
     settings = config.reward
     if settings.labels:
         choices = choices_from_file(settings.labels, config.task.name)
     else:
         choices = choices_from_store(store, config.task.name)
+    excluded = {"by_name": {}, "by_gold_accuracy": {}}
     if settings.exclude_labelers:
-        choices, removed = leave_out(choices, settings.exclude_labelers)
-        log("reward.exclude_labelers left out " + ", ".join(f"{n} labels of {name}" for name, n in removed.items()))
+        choices, excluded["by_name"] = leave_out(choices, settings.exclude_labelers)
+        log("reward.exclude_labelers left out " + ", ".join(f"{n} labels of {name}" for name, n in excluded["by_name"].items()))
         if not choices:
-            raise RLHFError(f"reward.exclude_labelers ({', '.join(removed)}) left no labels to train on")
-    return to_pairs(choices) if settings.loss == "pairwise" else choices
+            raise RLHFError(f"reward.exclude_labelers ({', '.join(excluded['by_name'])}) left no labels to train on")
+    if settings.min_gold_accuracy is not None:
+        choices, excluded["by_gold_accuracy"] = _leave_out_below_gold(settings, store, choices, log)
+    excluded["total"] = sum(excluded["by_name"].values()) + sum(excluded["by_gold_accuracy"].values())
+    return (to_pairs(choices) if settings.loss == "pairwise" else choices), excluded
+
+
+def _leave_out_below_gold(settings, store, choices: list[Choice], log) -> tuple[list[Choice], dict[str, int]]:
+    if store is None:
+        raise RLHFError("reward.min_gold_accuracy needs the label store's gold questions, and reward.labels trains from a file")
+    below = below_gold_accuracy(store.gold_tallies(), settings.min_gold_accuracy, settings.min_gold_items)
+    kept, removed = leave_out(choices, below)
+    rule = f"reward.min_gold_accuracy {settings.min_gold_accuracy:.0%} (on {settings.min_gold_items}+ gold answers)"
+    log(f"{rule} left out " + (", ".join(f"{removed[name]} labels of {name} (gold accuracy {correct}/{answered})"
+                                         for name, (correct, answered) in below.items()) or "nobody"))
+    if not kept:
+        raise RLHFError(f"{rule} left no labels to train on")
+    return kept, removed
 
 
 def normalization_pairs(store, config, choices: list[Choice]) -> list[tuple[str, str]]:
@@ -92,7 +111,7 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     if config.layout.reward_done() and not overwrite:
         raise RLHFError(f"{final} is already trained; pass --overwrite to train it again")
     r.check_runtime("reward", on_gpu(config))
-    choices = load_choices(config, store, log)
+    choices, excluded = load_choices(config, store, log)
     train, held_out = split_by_query(choices, r.eval_fraction, config.seed)
     if not train or not held_out:
         raise RLHFError(f"{len(choices)} labels are too few to hold out {r.eval_fraction:.0%} of queries for evaluation")
@@ -111,7 +130,7 @@ def train_reward(config, store, log=print, overwrite: bool = False, callbacks=No
     rewards, best = fit(config, model, collator, encode(train), encode(held_out), callbacks, log)
     merge_lora(model)
     after = normalize(model, tokenizer, norm)
-    metrics = {**choice_metrics(rewards, best), "train_labels": len(train),
+    metrics = {**choice_metrics(rewards, best), "train_labels": len(train), "excluded_labels": excluded,
                "loss_type": r.loss, "normalization": {"before": before, "after": after, "samples": len(norm)},
                "backbone": r.backbone or config.model.name, "task": config.task.name}
     _save_atomically(model, tokenizer, final, metrics)

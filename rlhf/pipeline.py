@@ -71,7 +71,7 @@ def label_stage(config: Config, log) -> bool:
 
         n = simulate(store, config.labeling.simulator, task=config.task, temperature=config.labeling.simulate_temperature,
                      labelers_per_batch=config.labeling.labelers_per_batch, seed=config.seed + config.labeling.round,
-                     count_machines=config.labeling.count_machine_labelers)
+                     count_machines=config.labeling.count_machine_labelers, gold_rate=config.labeling.gold_rate)
         log(f"label: sim:{config.labeling.simulator} stored {n} labels")
         return True
     unlabeled = store.count_unlabeled_batches(config.labeling.round)

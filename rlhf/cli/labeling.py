@@ -183,7 +183,7 @@ def _simulate(config: Config, store, kind: str, limit) -> int:
 
     n = simulate(store, kind, task=config.task, temperature=config.labeling.simulate_temperature,
                  labelers_per_batch=config.labeling.labelers_per_batch, seed=config.seed, limit=limit,
-                 count_machines=config.labeling.count_machine_labelers)
+                 count_machines=config.labeling.count_machine_labelers, gold_rate=config.labeling.gold_rate)
     log(f"sim:{kind} stored {n} labels")
     return 0
 

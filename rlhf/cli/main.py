@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rlhf.cli import config, evaluate, generate, labeling, models, policy, report, reward, run, sft, store
+from rlhf.cli import config, evaluate, generate, gold, labeling, models, policy, report, reward, run, sft, store
 from rlhf.config.loader import parse_override
 from rlhf.errors import ConfigError, RLHFError
 
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlhf", description="Fine-tune language models from human preferences.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (generate, models, config, labeling, store, sft, reward, policy, evaluate, run, report):
+    for group in (generate, models, config, labeling, gold, store, sft, reward, policy, evaluate, run, report):
         group.register(sub)
     return parser
 

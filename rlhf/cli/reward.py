@@ -39,6 +39,8 @@ def train_reward(args, overrides) -> int:
     log(f"held-out best-of-{round(1 / metrics['chance_accuracy'])} accuracy {metrics['best_of_n_accuracy']:.1%} "
         f"(chance {metrics['chance_accuracy']:.0%}), pairwise {metrics['pairwise_accuracy']:.1%}, "
         f"on {metrics['labels']} labels; saved to {config.layout.reward_model}")
+    if metrics["excluded_labels"]["total"]:
+        log(f"{metrics['excluded_labels']['total']} labels were left out (reward.exclude_labelers, reward.min_gold_accuracy)")
     return 0
 
 

@@ -65,6 +65,12 @@ class LabelingConfig:
     simulate_temperature: Optional[float] = option(
         None, help="Boltzmann temperature of simulated labelers (0: always the best); unset: each kind's default, set near human agreement."
     )
+    gold_rate: float = option(
+        0.0, help="Share of the items handed out that are gold questions (batches with a known best, `rlhf gold add`), "
+                  "drawn at random per item and shown like any other; 0: gold batches are not handed out."
+    )
+    gold_min_accuracy: float = option(0.5, help="The dashboard flags a labeler whose gold accuracy is below this (chance is 1/samples_per_query).")
+    gold_min_items: int = option(5, help="Gold answers a labeler needs before the dashboard may flag them.")
 
     def problems(self):
         for name in ("num_queries", "labelers_per_batch"):
@@ -85,6 +91,18 @@ class LabelingConfig:
             yield "simulator", f"unknown simulated labeler {self.simulator!r}: use sentiment, descriptiveness or rouge"
         if self.simulate_temperature is not None and self.simulate_temperature < 0:
             yield "simulate_temperature", f"must be 0 or positive, got {self.simulate_temperature}"
+        yield from gold_problems(self, "gold_min_accuracy", "gold_min_items")
+        if not 0 <= self.gold_rate < 1:
+            yield "gold_rate", f"must be in [0, 1) (a share of the items handed out), got {self.gold_rate}"
+
+
+def gold_problems(settings, accuracy: str, items: str):
+    """(key, problem) for a gold accuracy threshold outside [0, 1] and a minimum count below 1."""
+    value = getattr(settings, accuracy)
+    if value is not None and not 0 <= value <= 1:
+        yield accuracy, f"must be in [0, 1] (a share of gold answers), got {value}"
+    if getattr(settings, items) < 1:
+        yield items, f"must be at least 1, got {getattr(settings, items)}"
 
 
 def not_positive(settings, *names: str):
@@ -136,6 +154,11 @@ class RewardSettings(TrainingOptions):
         factory=list, help="Labelers whose labels the reward model does not train on (names; e.g. one the "
                                    "dashboard shows clicking at random). Training says how many labels that removed."
     )
+    min_gold_accuracy: Optional[float] = option(
+        None, help="Leave out the labels of labelers whose gold accuracy (the dashboard's) is below this on at least "
+                   "min_gold_items gold questions; unset: nobody is left out for it. Needs the label store."
+    )
+    min_gold_items: int = option(5, help="Gold answers a labeler needs before min_gold_accuracy may leave them out.")
     learning_rate: float = option(5e-5, help="Peak learning rate, decayed linearly to 0 (the paper: 5e-5 for books).")
     batch_size: int = option(8, help="Labels per device per step (each label is n sequences).")
     gradient_accumulation_steps: int = option(4, help="Steps accumulated per update (effective batch = batch_size x this x devices).")
@@ -161,6 +184,9 @@ class RewardSettings(TrainingOptions):
             yield "head_l2", f"must be 0 or positive, got {self.head_l2}"
         if not self.train_backbone and self.lora_r:
             yield "lora_r", "LoRA adapts the backbone, which train_backbone: false freezes: set one of them"
+        yield from gold_problems(self, "min_gold_accuracy", "min_gold_items")
+        if self.min_gold_accuracy is not None and self.labels is not None:
+            yield "min_gold_accuracy", "gold accuracy comes from the label store, and reward.labels trains from a file: unset one of them"
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Chance-corrected agreement between labelers: Fleiss' kappa and Krippendorff's alpha (nominal), each
-with a bootstrap interval, and the pairwise agreement matrix.
+with a bootstrap interval, the pairwise agreement matrix, and each labeler's agreement with the majority of the others.
 
 The items are batches and the categories the samples (a label's `choice`); a labeler's newest label
 of a batch counts, skips and flags do not, and only batches chosen by two or more of the labelers
@@ -108,3 +108,22 @@ def pairwise(labels: Iterable, include: Optional[set[int]] = None) -> dict[tuple
         pair[0] += same
         pair[1] += 1
     return {pair: (same, shared) for pair, (same, shared) in counts.items()}
+
+
+def majority_agreement(labels: Iterable, include: Optional[set[int]] = None) -> dict[int, tuple[int, int]]:
+    """{labeler: (choices equal to the others' majority, choices on batches where the others have one)}.
+
+    The others' majority on a batch is their most common choice, when at least two others chose and one
+    choice leads (a tie has none). Leaving the labeler out keeps their own choice from voting for itself.
+    """
+    counts: dict[int, list[int]] = {}
+    for chosen in labels_by_batch(_of(labels, include)).values():
+        for label in chosen:
+            others = Counter(other.choice for other in chosen if other is not label)
+            leaders = others.most_common(2)
+            if sum(others.values()) < 2 or (len(leaders) == 2 and leaders[0][1] == leaders[1][1]):
+                continue
+            mine = counts.setdefault(label.labeler_id, [0, 0])
+            mine[0] += label.choice == leaders[0][0]
+            mine[1] += 1
+    return {labeler: (agreed, shared) for labeler, (agreed, shared) in counts.items()}

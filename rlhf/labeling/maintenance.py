@@ -23,7 +23,7 @@ from rlhf.labeling.engine import BUSY_WAIT_S, sqlite_store_path
 from rlhf.labeling.integrity import check_sqlite_file, link_into_place, remove_with_side_files
 from rlhf.labeling.store import LabelStore
 
-BACKED_UP_TABLES = ("queries", "sample_batches", "labelers", "labels", "comparisons")
+BACKED_UP_TABLES = ("queries", "sample_batches", "labelers", "labels", "comparisons", "gold_batches")
 
 
 @dataclass

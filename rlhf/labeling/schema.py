@@ -97,6 +97,18 @@ class LabelRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class GoldRow(Base):
+    """A gold question: a batch whose best sample is known. Served among the other items at
+    `labeling.gold_rate`; each labeler's choice on it is stored as any label and scored against `best`."""
+
+    __tablename__ = "gold_batches"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("sample_batches.id"), primary_key=True, autoincrement=False)
+    best: Mapped[int] = mapped_column(Integer)  # index in the STORED order
+    source: Mapped[str] = mapped_column(String(255))  # who knew it: app:NAME, file:NAME, sim:KIND
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ComparisonRow(Base):
     """A pairwise judgement for evaluation: which of two systems' outputs for a query is better."""
 

@@ -217,9 +217,11 @@ def labeler_name(kind: str) -> str:
 
 
 def simulate(store, kind: str, *, task, temperature: Optional[float] = None, labelers_per_batch: int = 1,
-             seed: int = 0, limit: Optional[int] = None, progress: bool = True, count_machines: bool = True) -> int:
+             seed: int = 0, limit: Optional[int] = None, progress: bool = True, count_machines: bool = True,
+             gold_rate: float = 0.0) -> int:
     """Label open batches as `sim:KIND` until none are left or `limit` labels are stored; without
     `count_machines` only other imported and simulated labelers' assignments fill a batch's places.
+    With `gold_rate` it is handed gold questions too, as a person is (`labeling.gold_rate`).
 
     `task` (a Task or its name) names the run's task in messages. Returns how many labels were stored.
     """
@@ -230,11 +232,11 @@ def simulate(store, kind: str, *, task, temperature: Optional[float] = None, lab
     task_name = getattr(task, "name", task)
     labeler = store.ensure_labeler(labeler_name(kind))
     rng = random.Random(seed)  # one stream for shown orders and choices: a seeded run repeats exactly
-    remaining = _remaining(store, labeler.id, labelers_per_batch, limit, count_machines)
+    remaining = _remaining(store, labeler.id, labelers_per_batch, limit, count_machines, gold_rate)
     stored = 0
     with tqdm(total=remaining, desc=f"{labeler.name} ({task_name})", unit="label", disable=not progress) as bar:
         while limit is None or stored < limit:
-            assignment = store.next_assignment(labeler.id, labelers_per_batch, rng, count_machines)
+            assignment = store.next_assignment(labeler.id, labelers_per_batch, rng, count_machines, gold_rate)
             if assignment is None:
                 break
             reference = _reference(store, kind, assignment, task_name)
@@ -246,8 +248,9 @@ def simulate(store, kind: str, *, task, temperature: Optional[float] = None, lab
     return stored
 
 
-def _remaining(store, labeler_id: int, labelers_per_batch: int, limit: Optional[int], count_machines: bool) -> int:
-    progress = store.progress(labeler_id, labelers_per_batch, count_machines)
+def _remaining(store, labeler_id: int, labelers_per_batch: int, limit: Optional[int], count_machines: bool,
+               gold_rate: float) -> int:
+    progress = store.progress(labeler_id, labelers_per_batch, count_machines, gold_rate)
     left = progress.available - progress.done
     return left if limit is None else min(left, limit)
 

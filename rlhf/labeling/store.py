@@ -5,7 +5,8 @@ in the run directory by default (WAL mode, so the app and a trainer can read whi
 writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy URL should work.
 Opening a store brings its schema to the newest migration (`rlhf/labeling/migrations`). Labels are append-only.
 The read queries of sampling, export, reward training and import are in `rlhf/labeling/store_queries.py`,
-sampling claims in `store_claims.py`, pairwise comparisons in `store_comparisons.py`; the SQLite file is checked on opening (`integrity.py`).
+sampling claims in `store_claims.py`, pairwise comparisons in `store_comparisons.py`, gold questions in `store_gold.py`;
+the SQLite file is checked on opening (`integrity.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from rlhf.labeling.engine import prepare_sqlite_file, store_engine
 from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
 from rlhf.labeling.store_comparisons import ComparisonProgress, Comparisons  # noqa: F401 (ComparisonProgress: part of the API)
+from rlhf.labeling.store_gold import GoldQuestions, gold_ids, unseen_gold
 from rlhf.labeling.store_queries import LabelQueries
 from rlhf.run.layout import RunLayout, sqlite_url
 
@@ -82,7 +84,7 @@ class Progress:
     labels_per_hour: Optional[float]
 
 
-class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons):
+class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQuestions):
     def __init__(self, url: str):
         self.url = url
         prepare_sqlite_file(url)  # SQLite: a damaged or empty file is refused, a new one made whole
@@ -182,19 +184,21 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons):
     # -- assignments ----------------------------------------------------------------------------
 
     def next_assignment(self, labeler_id: int, labelers_per_batch: int = 1, rng: Optional[random.Random] = None,
-                        count_machines: bool = True) -> Optional[Assignment]:
+                        count_machines: bool = True, gold_rate: float = 0.0) -> Optional[Assignment]:
         """The labeler's open assignment, else a new one: a batch they have never had that fewer
         than `labelers_per_batch` labelers hold, oldest first, shown in a fresh random order.
-        Without `count_machines`, people and imported or simulated labelers hold places apart."""
+        Without `count_machines`, people and imported or simulated labelers hold places apart.
+        With probability `gold_rate`, a gold batch they have never had instead (`store_gold.py`)."""
         rng = rng or random.Random()
         with self.session() as s, s.begin():
             open_row = s.scalar(select(AssignmentRow).where(AssignmentRow.labeler_id == labeler_id,
                                                             AssignmentRow.done.is_(False)).order_by(AssignmentRow.id))
             if open_row is not None:
                 return _assignment(s, open_row)
+        gold_first = gold_rate > 0 and rng.random() < gold_rate  # no draw without gold: seeded runs repeat as before
         for _ in range(20):  # a concurrent labeler may take the last place first: try the next batch
             with self.session() as s:
-                batch_id = s.scalar(_open_batches(labeler_id, labelers_per_batch, count_machines).limit(1))
+                batch_id, capped = _pick_batch(s, labeler_id, labelers_per_batch, count_machines, gold_rate, gold_first, rng)
                 if batch_id is None:
                     return None
                 n = len(s.get(BatchRow, batch_id).samples)
@@ -203,7 +207,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons):
                 s.flush()
                 taken = s.scalar(select(func.count()).where(AssignmentRow.batch_id == batch_id,
                                                             _counted(labeler_id, count_machines)))
-                if taken <= labelers_per_batch:
+                if not capped or taken <= labelers_per_batch:
                     assignment = _assignment(s, row)
                     s.commit()
                     return assignment
@@ -290,11 +294,16 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons):
                 stmt = stmt.where(LabelRow.id.not_in(replaced))
             return list(s.scalars(stmt))
 
-    def progress(self, labeler_id: int, labelers_per_batch: int = 1, count_machines: bool = True) -> Progress:
+    def progress(self, labeler_id: int, labelers_per_batch: int = 1, count_machines: bool = True,
+                 gold_rate: float = 0.0) -> Progress:
+        """Done, available and labels per hour. With `gold_rate`, the gold batches the labeler has not had
+        count as available from the start, so handing one out changes nothing on the page."""
         with self.session() as s:
             done = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(True)))
             open_now = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(False)))
             remaining = s.scalar(select(func.count()).select_from(_open_batches(labeler_id, labelers_per_batch, count_machines).subquery()))
+            if gold_rate > 0:
+                remaining += s.scalar(select(func.count()).select_from(unseen_gold(labeler_id).subquery()))
             since = utcnow() - timedelta(hours=1)
             recent = s.scalar(select(func.count()).where(LabelRow.labeler_id == labeler_id, LabelRow.created_at >= since))
             timed = s.execute(select(func.count(LabelRow.seconds), func.sum(LabelRow.seconds))
@@ -304,14 +313,28 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons):
         return Progress(done=done, available=done + open_now + remaining, labels_per_hour=rate)
 
 
+def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_machines: bool, gold_rate: float,
+                gold_first: bool, rng: random.Random) -> tuple[Optional[int], bool]:
+    """(batch id or None, whether labelers_per_batch caps it). A gold batch the labeler never had, at
+    random, when `gold_first`; else the oldest open ordinary batch. With gold_rate > 0 the gold batches
+    left come last, once nothing else is: `progress` counts them as available from the start."""
+    gold = list(s.scalars(unseen_gold(labeler_id))) if gold_rate > 0 else []
+    if gold and gold_first:
+        return rng.choice(gold), False
+    batch_id = s.scalar(_open_batches(labeler_id, labelers_per_batch, count_machines).limit(1))
+    if batch_id is not None:
+        return batch_id, True
+    return (rng.choice(gold), False) if gold else (None, False)
+
+
 def _open_batches(labeler_id: int, labelers_per_batch: int, count_machines: bool = True):
-    """Ids of batches this labeler never had that fewer than k labelers hold, oldest first; without
-    `count_machines`, only holders of this labeler's kind count (people, or imported and simulated)."""
+    """Ids of ordinary (not gold) batches this labeler never had that fewer than k labelers hold, oldest
+    first; without `count_machines`, only holders of this labeler's kind count (people, or imported and simulated)."""
     mine = select(AssignmentRow.batch_id).where(AssignmentRow.labeler_id == labeler_id)
     holders = (select(AssignmentRow.batch_id, func.count().label("n")).where(_counted(labeler_id, count_machines))
                .group_by(AssignmentRow.batch_id).subquery())
     return (select(BatchRow.id).outerjoin(holders, holders.c.batch_id == BatchRow.id)
-            .where(BatchRow.id.not_in(mine), func.coalesce(holders.c.n, 0) < labelers_per_batch)
+            .where(BatchRow.id.not_in(mine), BatchRow.id.not_in(gold_ids()), func.coalesce(holders.c.n, 0) < labelers_per_batch)
             .order_by(BatchRow.id))
 
 

@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlalchemy import func, select
 
-from rlhf.labeling.schema import BatchRow, ComparisonRow, LabelerRow, LabelRow, QueryRow, SamplingClaimRow
+from rlhf.labeling.schema import BatchRow, ComparisonRow, GoldRow, LabelerRow, LabelRow, QueryRow, SamplingClaimRow
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,12 @@ class LabelQueries:
             return set(s.scalars(select(BatchRow.query_id).where(BatchRow.policy == policy, BatchRow.round == round)))
 
     def count_unlabeled_batches(self, round: int) -> int:
-        """The number of batches of `round` with no label at all (a skip, a flag or a corrected label counts)."""
+        """The number of ordinary batches of `round` with no label at all (a skip, a flag or a corrected label
+        counts); gold batches are checks on labelers, which the loop does not wait for."""
         with self.session() as s:
             return s.scalar(select(func.count()).select_from(BatchRow)
-                            .where(BatchRow.round == round, BatchRow.id.not_in(select(LabelRow.batch_id))))
+                            .where(BatchRow.round == round, BatchRow.id.not_in(select(LabelRow.batch_id)),
+                                   BatchRow.id.not_in(select(GoldRow.batch_id))))
 
     def exported_labels(self, task_name: Optional[str] = None) -> list[LabelRecord]:
         """Effective labels in id order, skipped and flagged ones included, of one task's queries (None: all)."""
@@ -99,7 +101,7 @@ class LabelQueries:
     def row_counts(self) -> dict[str, int]:
         """Rows per kind of record, for `rlhf store check`: what a backup or a restore should hold."""
         counted = {"queries": QueryRow.id, "sample batches": BatchRow.id, "labelers": LabelerRow.id, "labels": LabelRow.id,
-                   "comparisons": ComparisonRow.id, "sampling claims": SamplingClaimRow.id}
+                   "comparisons": ComparisonRow.id, "sampling claims": SamplingClaimRow.id, "gold batches": GoldRow.batch_id}
         with self.session() as s:
             counts = {name: s.scalar(select(func.count(column))) for name, column in counted.items()}
             counts["effective labels"] = s.scalar(_effective(select(func.count(LabelRow.id))))

@@ -29,7 +29,7 @@ def test_check_runs_the_integrity_check_and_counts(cli, tmp_path):
     assert code == 0, err
     assert out.startswith("ok: ") and "integrity_check found no problem" in out
     assert counts(out) == {"queries": 12, "sample batches": 12, "labelers": 1, "labels": 12, "comparisons": 0,
-                           "sampling claims": 0, "effective labels": 12}
+                           "sampling claims": 0, "gold batches": 0, "effective labels": 12}
 
 
 def test_back_up_damage_restore_and_every_label_is_back(cli, tmp_path):

@@ -90,3 +90,17 @@ def test_pairwise_matrix_and_who_is_counted():
     assert pairwise(labels) == {(0, 1): (3, 4), (0, 2): (1, 2), (1, 2): (1, 2)}
     assert pairwise(labels, include={0, 2}) == {(0, 2): (1, 2)}
     assert chance_corrected(labels, include={0, 1}, resamples=0).fleiss_kappa.value == pytest.approx(0.40625 / 0.65625)
+
+
+def test_agreement_with_the_majority_of_the_others():
+    from rlhf.labeling.agreement import majority_agreement
+
+    labels = [label(1, who, choice) for who, choice in enumerate([0, 0, 0, 1])]  # three agree, one differs
+    labels += [label(2, who, choice) for who, choice in enumerate([2, 2, 3])]  # 3 raters: 0 and 1 tie for 2, 2 differs
+    labels += [label(3, 0, 1), label(3, 1, 1)]  # two raters: one other is no majority
+    labels += [label(4, 0, 1), label(4, 1, 2), label(4, 2, None, skipped=True)]  # a skip does not vote
+    # Batch 1: everyone's others have a majority (0). Batch 2: 0's others are 2 and 3 (a tie), as are 1's;
+    # 2's others both chose 2.
+    assert majority_agreement(labels) == {0: (1, 1), 1: (1, 1), 2: (1, 2), 3: (0, 1)}
+    # Without labeler 2, batch 1 has 0, 0 and 1: the others of 0 (and of 1) tie; 3's others chose 0.
+    assert majority_agreement(labels, include={0, 1, 3}) == {3: (0, 1)}

@@ -154,3 +154,27 @@ def test_stores_opened_at_once_on_a_new_database_migrate_it_once(store_url):
     assert stores[3].query("q").prompt == "p"
     for store in stores:
         store.engine.dispose()
+
+
+def test_a_store_at_0004_gains_gold_questions_and_keeps_its_rows(store_url):
+    """Revision 0005 adds gold_batches to a store of the previous revision; its labels, assignments and
+    comparisons stay, and its batches become gold candidates."""
+    engine = create_engine(store_url)
+    migrations.upgrade(engine, "0004")
+    with Session(engine) as s, s.begin():
+        s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
+        s.add(LabelerRow(name="ann", role="admin"))
+        s.flush()
+        s.add_all([BatchRow(query_id="q0", samples=["a", "b", "c", "d"], policy="base") for _ in range(2)])
+        s.flush()
+        s.add(LabelRow(batch_id=1, labeler_id=1, choice=2, shown_order=[3, 2, 1, 0], client_token="t1"))
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table("gold_batches") and migrations.current_revision(conn) == "0004"
+    engine.dispose()
+    store = LabelStore(store_url)
+    assert revision(store_url) == migrations.head_revision() == "0005"
+    [label] = store.labels()
+    assert (label.batch_id, label.choice, label.client_token) == (1, 2, "t1")
+    assert store.gold_answers() == {} and store.mark_gold([(1, 2), (2, 0)], "app:ann") == 2
+    assert store.gold_tallies() == {"ann": (1, 1)}  # the label from before the upgrade is scored too
+    store.engine.dispose()

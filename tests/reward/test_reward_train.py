@@ -58,12 +58,62 @@ def test_excluded_labelers_labels_are_left_out_and_counted(tmp_path, tiny_gpt2):
         store.submit(bob.id, batch, choice=1)
     store.submit(ann.id, 1, choice=2)
     said = []
-    choices = load_choices(config, store, said.append)
+    choices, excluded = load_choices(config, store, said.append)
     assert sorted(c.labeler for c in choices) == ["ann"] + ["sim:test"] * 4
     assert said == ["reward.exclude_labelers left out 3 labels of bob, 0 labels of nobody"]
+    assert excluded == {"by_name": {"bob": 3, "nobody": 0}, "by_gold_accuracy": {}, "total": 3}
     everyone = make_config(tmp_path, tiny_gpt2, ("reward.exclude_labelers", ["ann", "bob", "sim:test"]))
     with pytest.raises(RLHFError, match="left no labels to train on"):
         load_choices(everyone, store)
+
+
+def test_labelers_below_the_gold_accuracy_are_left_out_and_counted(tmp_path, tiny_gpt2):
+    """Gold batches 1-6, their best sim:test's choice (6 of 6). ann gets 5 of 6 right, bob 1 of 6, cy 0 of 2
+    (too few to judge)."""
+    from reward.train import load_choices
+
+    config = make_config(tmp_path, tiny_gpt2, ("reward.min_gold_accuracy", 0.5), ("reward.min_gold_items", 3))
+    store = small_store(config, n=10)
+    best = {label.batch_id: label.choice for label in store.labels() if label.batch_id <= 6}
+    store.mark_gold(best.items(), "sim:test")
+    wrong = {batch: (choice + 1) % 4 for batch, choice in best.items()}
+    ann, bob, cy = (store.add_labeler(name, "password1") for name in ("ann", "bob", "cy"))
+    for batch in range(1, 7):
+        store.submit(ann.id, batch, choice=best[batch] if batch < 6 else wrong[batch])
+        store.submit(bob.id, batch, choice=best[batch] if batch == 1 else wrong[batch])
+    store.submit(bob.id, 7, choice=3)  # not gold: left out with the rest of bob's labels
+    for batch in (1, 2):
+        store.submit(cy.id, batch, choice=wrong[batch])
+    everything = choices_from_store(store)
+    said = []
+    choices, excluded = load_choices(config, store, said.append)
+    assert excluded == {"by_name": {}, "by_gold_accuracy": {"bob": 7}, "total": 7}
+    assert len(choices) == len(everything) - 7 and "bob" not in {c.labeler for c in choices}
+    assert sorted(c.labeler for c in choices if c.query_id == "q0") == ["ann", "cy", "sim:test"]  # gold labels train too
+    assert said == ["reward.min_gold_accuracy 50% (on 3+ gold answers) left out 7 labels of bob (gold accuracy 1/6)"]
+    strict = make_config(tmp_path, tiny_gpt2, ("reward.min_gold_accuracy", 0.9), ("reward.min_gold_items", 2),
+                         ("reward.exclude_labelers", ["ann"]))
+    choices, excluded = load_choices(strict, store, said.append)
+    assert excluded == {"by_name": {"ann": 6}, "by_gold_accuracy": {"ann": 0, "bob": 7, "cy": 2}, "total": 15}
+    assert {c.labeler for c in choices} == {"sim:test"}  # 6 of 6 right: kept
+    off = make_config(tmp_path, tiny_gpt2)
+    assert load_choices(off, store)[1]["total"] == 0 and len(load_choices(off, store)[0]) == len(everything)
+
+
+def test_gold_accuracy_needs_the_label_store(tmp_path, tiny_gpt2):
+    from reward.train import load_choices
+    from rlhf.errors import ConfigError
+
+    labels = write(tmp_path / "best_of_4.jsonl", json.dumps({"query": "Q", **{f"sample{i}": f"s{i}" for i in range(4)},
+                                                            "best": 0, "labeler": "ann"}) + "\n")
+    with pytest.raises(ConfigError, match="'reward.min_gold_accuracy': gold accuracy comes from the label store"):
+        make_config(tmp_path, tiny_gpt2, ("reward.min_gold_accuracy", 0.5), ("reward.labels", str(labels)))
+    config = make_config(tmp_path, tiny_gpt2, ("reward.min_gold_accuracy", 0.5))
+    config.reward.labels = str(labels)  # past the config's own check, as a caller building settings by hand
+    with pytest.raises(RLHFError, match="needs the label store's gold questions"):
+        load_choices(config, None)
+    with pytest.raises(ConfigError, match="'reward.min_gold_items': must be at least 1"):
+        make_config(tmp_path, tiny_gpt2, ("reward.min_gold_items", 0))
 
 
 def test_evaluation_holds_out_whole_queries(tmp_path, tiny_gpt2):
@@ -82,6 +132,7 @@ def test_training_writes_a_normalised_model_with_metrics_and_refuses_to_overwrit
     out = tmp_path / "rm" / "reward_model"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["labels"] > 0 and metrics["chance_accuracy"] == 0.25
+    assert metrics["excluded_labels"] == {"by_name": {}, "by_gold_accuracy": {}, "total": 0}
     beaten = held_out_samples_beaten(load_config(str(path), []), out)
     assert metrics["labels"] == len(beaten) > 0
     assert metrics["best_of_n_accuracy"] == pytest.approx(beaten.count(3) / len(beaten))  # chosen above all 3 others
