@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from rlhf.errors import RLHFError
 from rlhf.labeling import migrations
 from rlhf.labeling.engine import missing_sqlite_file
-from rlhf.labeling.schema import Base, BatchRow, LabelerRow, LabelRow, QueryRow
+from rlhf.labeling.schema import Base, BatchRow, LabelRow, QueryRow
 from rlhf.labeling.store import LabelStore, sqlite_url
 
 
@@ -34,7 +34,7 @@ def create_baseline_tables(engine) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
-LATER_COLUMNS = [("comparisons", "claimed_at")]  # added to baseline tables by later revisions (0004)
+LATER_COLUMNS = [("comparisons", "claimed_at"), ("labelers", "must_change_password")]  # added by later revisions (0004, 0005)
 
 
 def old_style_store(path) -> str:
@@ -42,9 +42,10 @@ def old_style_store(path) -> str:
     url = sqlite_url(path)
     engine = create_engine(url)
     create_baseline_tables(engine)
+    with engine.begin() as conn:  # the columns of that time: not through the ORM, which names later ones
+        conn.exec_driver_sql("INSERT INTO labelers (name, role, active, created_at) VALUES ('ann', 'admin', 1, CURRENT_TIMESTAMP)")
     with Session(engine) as s, s.begin():
         s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
-        s.add(LabelerRow(name="ann", role="admin"))
         s.flush()
         s.add(BatchRow(query_id="q0", samples=["a", "b", "c", "d"], policy="base", settings={"temperature": 0.7}))
         s.flush()
