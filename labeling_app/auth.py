@@ -201,7 +201,7 @@ def password_change_form(store: LabelStore, labeler: Labeler) -> None:
     """Choosing a new password, before anything else, after signing in with a one-time one."""
     st.title("Choose a new password")
     render.caption(f"{labeler.name}: you signed in with a one-time password from an admin. Choose your own to go on.")
-    with st.form("new_password"):
+    with st.form("choose_password"):
         st.text_input("New password", key=_NEW, type="password", autocomplete="new-password")
         st.text_input("Repeat the new password", key=_REPEAT, type="password", autocomplete="new-password")
         st.form_submit_button("Set password", type="primary", on_click=_change_password, args=(store, labeler))

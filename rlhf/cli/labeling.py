@@ -40,13 +40,13 @@ def register(sub) -> None:
     lsub.add_parser("reset-password", help="Print a one-time password; the labeler chooses a new one at the next sign-in.")
     lsub.add_parser("deactivate", help="Sign a labeler out and take no more of their labels (kept ones stay).")
     lsub.add_parser("activate", help="Let a deactivated labeler sign in again.")
-    role = lsub.add_parser("role", help="Change a labeler's role.")
-    role.add_argument("role", choices=["labeler", "admin"])
+    lsub.add_parser("role", help="Change a labeler's role.")
     lsub.add_parser("log", help="The record of admin actions, newest first (who, what, when).")
     for name, q in lsub.choices.items():
         if name not in ("list", "log"):
             q.add_argument("name")
         q.add_argument("--config", required=True, help="Run config YAML.")
+    lsub.choices["role"].add_argument("role", choices=["labeler", "admin"])
     p.set_defaults(handler=labelers, takes_overrides=True)
 
     p = sub.add_parser("label", help="Start the labeling app, or label with a simulated labeler.")
