@@ -34,7 +34,7 @@ def create_baseline_tables(engine) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
-LATER_COLUMNS = [("comparisons", "claimed_at"), ("labelers", "must_change_password")]  # added by later revisions (0004, 0005)
+LATER_COLUMNS = [("comparisons", "claimed_at"), ("labelers", "must_change_password")]  # added by later revisions (0004, 0006)
 
 
 def old_style_store(path) -> str:
