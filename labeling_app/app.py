@@ -20,7 +20,7 @@ ROUTES = Path(__file__).resolve().parent / "routes"
 st.set_page_config(page_title="Labeling", page_icon="🏷️", layout="centered")
 st.set_option("client.toolbarMode", "minimal")  # no "Deploy" or developer menu for labelers
 run = run_context()
-labeler = auth.current()  # None also when the sign-in has expired (it is cleared, and the form says so)
+labeler = auth.current(run.store)  # None also when the sign-in has expired or was deactivated (the form says so)
 if labeler is None and auth.LABELER not in st.session_state:
     labeler = auth.resume(run.store, run.config.name)  # a sign-in from before a reload or a server restart
 if labeler is not None:
@@ -40,4 +40,7 @@ if labeler is None:
     auth.sign_in_form(run.store, run.config.name, run.config.labeling)
     st.stop()
 auth.header(labeler, run.store)
+if labeler.must_change_password:  # signed in with a one-time password: nothing else until it is replaced
+    auth.password_change_form(run.store, labeler)
+    st.stop()
 page.run()

@@ -1,6 +1,9 @@
 """Sign-in, sign-out, session expiry and the guards pages use: who is signed in lives in `st.session_state`.
 
-Labelers are created by the CLI (`rlhf labelers add`); passwords are checked by the store (Argon2).
+Labelers are created by an admin, on the dashboard (with a one-time password the labeler replaces at
+the first sign-in, `password_change_form`) or by the CLI (`rlhf labelers add`); passwords are checked
+by the store (Argon2). Every action re-reads the labeler from the store (`current(store)`), so a
+deactivation signs the labeler out at their next click, and a role change applies at once.
 A failed sign-in says only "wrong name or password", never which of the two was wrong.
 
 Guessing is slowed down (`rlhf.labeling.passwords.Throttle`, one per app process): after 3 failed sign-ins
@@ -29,6 +32,7 @@ from typing import Optional
 import streamlit as st
 
 from labeling_app import render
+from rlhf.errors import RLHFError
 from rlhf.labeling.passwords import Throttle
 from rlhf.labeling.store import Labeler, LabelStore
 
@@ -37,6 +41,7 @@ LABEL_PAGE = "routes/label.py"  # relative to app.py
 _NAME, _PASSWORD, _FAILED, _NOTICE = "sign_in_name", "sign_in_password", "sign_in_failed", "sign_in_notice"
 _SESSION, _THROTTLE_ID = "sign_in_session", "sign_in_throttle_id"
 _TOKEN, _COOKIE, _STORED_AT = "sign_in_token", "sign_in_cookie", "sign_in_stored_at"
+_NEW, _REPEAT = "new_password", "new_password_repeat"
 STORE_TOUCH_SECONDS = 60.0  # how often a session's last use is written to the store (its idle limit after a restart)
 DEFAULT_SESSION_MINUTES, DEFAULT_IDLE_MINUTES = 480, 60
 THROTTLE = Throttle(free=3, base=1.0, cap=300.0)
@@ -56,8 +61,12 @@ class SignIn:
         return now - self.at >= self.max_age or now - self.last_seen >= self.max_idle
 
 
-def current() -> Optional[Labeler]:
-    """The signed-in labeler; None when nobody is, or when the sign-in has expired (then it is cleared)."""
+def current(store: Optional[LabelStore] = None) -> Optional[Labeler]:
+    """The signed-in labeler; None when nobody is, or when the sign-in has expired (then it is cleared).
+
+    With `store`, the labeler is read again from it: one deactivated (or removed) since signing in is
+    signed out now, and a changed role or a one-time password takes effect at this action.
+    """
     labeler = st.session_state.get(LABELER)
     if labeler is None:
         return None
@@ -66,7 +75,15 @@ def current() -> Optional[Labeler]:
         sign_out()
         st.session_state[_NOTICE] = "Your session has expired. Please sign in again."
         return None
-    return labeler
+    if store is None:
+        return labeler
+    now = store.labeler_by_id(labeler.id)
+    if now is None or not now.active or now.name != labeler.name:
+        sign_out(store)
+        st.session_state[_NOTICE] = "This account has been deactivated. Ask an admin if that is a mistake."
+        return None
+    st.session_state[LABELER] = now
+    return now
 
 
 def touch(store: Optional[LabelStore] = None) -> None:
@@ -186,6 +203,33 @@ _HEADER_CSS = ("<style>@media (min-width: 640px){.st-key-signed_in{position:fixe
                "width:auto;z-index:999991}}</style>")
 
 
+def password_change_form(store: LabelStore, labeler: Labeler) -> None:
+    """Choosing a new password, before anything else, after signing in with a one-time one."""
+    st.title("Choose a new password")
+    render.caption(f"{labeler.name}: you signed in with a one-time password from an admin. Choose your own to go on.")
+    with st.form("choose_password"):
+        st.text_input("New password", key=_NEW, type="password", autocomplete="new-password")
+        st.text_input("Repeat the new password", key=_REPEAT, type="password", autocomplete="new-password")
+        st.form_submit_button("Set password", type="primary", on_click=_change_password, args=(store, labeler))
+    if failed := st.session_state.get(_FAILED):
+        st.error(failed)
+
+
+def _change_password(store: LabelStore, labeler: Labeler) -> None:
+    new, repeat = st.session_state.get(_NEW) or "", st.session_state.get(_REPEAT) or ""
+    st.session_state[_NEW] = st.session_state[_REPEAT] = ""  # passwords do not stay in the session
+    if new != repeat:
+        st.session_state[_FAILED] = "The two passwords differ."
+        return
+    try:
+        store.change_password(labeler.id, new)
+    except RLHFError as error:
+        st.session_state[_FAILED] = str(error).replace("; nothing was changed", "") + "."
+        return
+    st.session_state[_FAILED] = None
+    st.session_state[LABELER] = store.labeler_by_id(labeler.id)
+
+
 def header(labeler: Labeler, store: Optional[LabelStore] = None) -> None:
     """Who is signed in, and the way out, on one line at the top of every page."""
     st.html(_HEADER_CSS)
@@ -208,10 +252,7 @@ def require_admin(store: Optional[LabelStore] = None) -> Labeler:
     With `store`, an admin's role is read again from it, so an admin demoted (or removed) since
     signing in loses the page at once rather than when the session expires.
     """
-    labeler = current()
-    if labeler is not None and labeler.is_admin and store is not None:
-        now = store.labeler(labeler.name)
-        labeler = labeler if now is not None and now.id == labeler.id and now.is_admin else None
+    labeler = current(store)
     if labeler is None or not labeler.is_admin:
         st.error("Admins only.", icon=":material/lock:")
         st.page_link(LABEL_PAGE, label="Back to labeling", icon=":material/label:")

@@ -139,7 +139,7 @@ def _button(run: RunContext, pair: Pair, side: str, width: str = "content") -> N
 
 def _choose(run: RunContext, pair: Pair, side: str) -> None:
     """Store the judgement of `pair` (the comparison the button was drawn for) and move on."""
-    if time.monotonic() - pair.shown_at < context.min_reading_seconds(run) or auth.current() is None:  # a bounce, or expired
+    if time.monotonic() - pair.shown_at < context.min_reading_seconds(run) or auth.current(run.store) is None:  # a bounce, expired or deactivated
         return
     try:
         run.store.judge_comparison(pair.comparison_id, pair.labeler_name, winner(side, pair.a_on_left))

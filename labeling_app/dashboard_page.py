@@ -1,4 +1,5 @@
-"""The admins' dashboard: progress per labeler, agreement, gold questions, position bias, time per label, evaluation, export.
+"""The admins' dashboard: progress per labeler, agreement, gold questions, position bias, time per label, evaluation,
+export, and the team (labelers, passwords, roles, and the record of admin actions).
 
 The figures come from `rlhf.labeling.stats` (the CLI reports the same ones), the human win rates from
 `rlhf.evaluation.win_rates` and the runs' evaluation summaries from `rlhf.evaluation.dashboard_rows`; this page only lays
@@ -14,6 +15,7 @@ from labeling_app import auth, render
 from labeling_app.agreement_panel import render_agreement
 from labeling_app.context import RunContext, run_context
 from labeling_app.gold_panel import render_gold
+from labeling_app.team_panel import render_team
 from rlhf.errors import RLHFError
 from rlhf.evaluation.dashboard_rows import comparison_rows, eval_summaries
 from rlhf.evaluation.win_rates import comparison_win_rates
@@ -24,7 +26,7 @@ BASELINE = "zero-shot"
 
 def render_page() -> None:
     run = run_context()
-    auth.require_admin(run.store)  # app.py hides the page from labelers' menus; the guard is here
+    admin = auth.require_admin(run.store)  # app.py hides the page from labelers' menus; the guard is here
     st.set_page_config(layout="wide")  # tables and charts use the room; the labeling page stays narrow to read
     labels = run.store.labels()
     num_choices = run.config.labeling.samples_per_query
@@ -39,6 +41,7 @@ def render_page() -> None:
     _evaluation(run)
     _runs(run)
     _export(run)
+    render_team(run.store, admin)
 
 
 def _overview(run: RunContext, labels: list) -> None:
@@ -60,7 +63,7 @@ def _labelers(run: RunContext, labels: list, num_choices: int) -> None:
              "agreement with others": r.agreement}
             for r in label_stats.labeler_stats(labels, names, num_choices)]
     if not rows:
-        st.info("No labelers yet: add them with `rlhf labelers add`.")
+        st.info("No labelers yet: add them under Team, below, or with `rlhf labelers add`.")
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
         "median s/label": st.column_config.NumberColumn(format="%.1f"),

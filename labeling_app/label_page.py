@@ -199,7 +199,7 @@ def _submit_with_reason(run: RunContext, item: Item, kind: str, **label) -> None
 
 def _submit(run: RunContext, item: Item, **label) -> None:
     """Store the label of `item` (the item the button was drawn for) and move on to the next one."""
-    if auth.current() is None:  # expired since the page was drawn: the click stores nothing
+    if auth.current(run.store) is None:  # expired or deactivated since the page was drawn: the click stores nothing
         return
     seconds = round(time.monotonic() - item.shown_at, 3)
     label_id = None

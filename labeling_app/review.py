@@ -95,7 +95,7 @@ def _change(run: RunContext, at: int, choice: int) -> None:
     """Store `choice` for the item under review as a correction of its label, then back to labeling."""
     done = history()[at]
     close()
-    if auth.current() is None or (done.choice == choice and done.action == "chose"):
+    if auth.current(run.store) is None or (done.choice == choice and done.action == "chose"):
         return  # expired, or the same choice again: nothing to change
     try:
         new_id = run.store.correct(done.label_id, choice=choice, skipped=False, flagged=False, reason=None)

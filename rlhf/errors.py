@@ -35,5 +35,9 @@ class LabelTooSoon(RLHFError):
     """A label for an item its labeler was shown less than `labeling.min_seconds` ago: nobody read it."""
 
 
+class LabelerInactive(RLHFError):
+    """A labeler an admin has deactivated: signed out, and nothing more of theirs is stored."""
+
+
 class StoreDamaged(DataError):
     """A label store file that is damaged, or empty though rlhf never leaves one so: refused unread and unwritten."""

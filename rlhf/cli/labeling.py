@@ -17,6 +17,7 @@ from rlhf.cli.output import log
 from rlhf.config import Config, check_run_dir, load_config, write_run_config
 from rlhf.config.secrets import DATABASE_URL_ENV, mask_url
 from rlhf.errors import RLHFError
+from rlhf.labeling.passwords import check_new_password
 from rlhf.labeling.store import existing_store, open_store
 
 APP = Path(__file__).resolve().parents[2] / "labeling_app" / "app.py"
@@ -30,15 +31,22 @@ def register(sub) -> None:
     p.add_argument("--round", dest="labeling.round", type=int, metavar="R", help="Collection round of these samples.")
     p.set_defaults(handler=sample, takes_overrides=True)
 
-    p = sub.add_parser("labelers", help="Add or list labelers of a run's label store.")
+    p = sub.add_parser("labelers", help="Manage the labelers of a run's label store (also on the app's dashboard).")
     lsub = p.add_subparsers(dest="labelers_command", required=True, metavar="ACTION")
     add = lsub.add_parser("add", help="Create a labeler (asks for the password; never pass it as an argument).")
-    add.add_argument("name")
     add.add_argument("--admin", action="store_true", help="Give the admin role (dashboard, exports).")
     add.add_argument("--password-stdin", action="store_true", help="Read the password from the first line of standard input.")
-    lsub.add_parser("list", help="List labelers with their roles.")
-    for q in (add, lsub.choices["list"]):
+    lsub.add_parser("list", help="List labelers with their roles and whether they are active.")
+    lsub.add_parser("reset-password", help="Print a one-time password; the labeler chooses a new one at the next sign-in.")
+    lsub.add_parser("deactivate", help="Sign a labeler out and take no more of their labels (kept ones stay).")
+    lsub.add_parser("activate", help="Let a deactivated labeler sign in again.")
+    lsub.add_parser("role", help="Change a labeler's role.")
+    lsub.add_parser("log", help="The record of admin actions, newest first (who, what, when).")
+    for name, q in lsub.choices.items():
+        if name not in ("list", "log"):
+            q.add_argument("name")
         q.add_argument("--config", required=True, help="Run config YAML.")
+    lsub.choices["role"].add_argument("role", choices=["labeler", "admin"])
     p.set_defaults(handler=labelers, takes_overrides=True)
 
     p = sub.add_parser("label", help="Start the labeling app, or label with a simulated labeler.")
@@ -88,19 +96,43 @@ def sample(args, overrides) -> int:
 
 def labelers(args, overrides) -> int:
     config = load_config(args.config, overrides)
-    if args.labelers_command == "list":
-        if not config.has_label_store():
+    command = args.labelers_command
+    if command == "add":
+        _check_store_folder(config)
+        password = _read_password(args.password_stdin)  # before the store is created: a refused password writes nothing
+        labeler = open_store(config).add_labeler(args.name, password, "admin" if args.admin else "labeler", actor=_cli_actor())
+        log(f"added {labeler.role} {labeler.name!r} to {mask_url(config.database_url)}")
+        return 0
+    if not config.has_label_store():
+        if command in ("list", "log"):
             log(f"run '{config.name}' has no label store yet: no labelers")
             return 0
-        for labeler in open_store(config).labelers():
-            print(f"{labeler.name:24} {labeler.role}")
-        return 0
-    _check_store_folder(config)
-    password = _read_password(args.password_stdin)  # before the store is created: a refused password writes nothing
-    store = open_store(config)
-    labeler = store.add_labeler(args.name, password, "admin" if args.admin else "labeler")
-    log(f"added {labeler.role} {labeler.name!r} to {mask_url(config.database_url)}")
+        raise RLHFError(f"run '{config.name}' has no label store yet: add labelers with `rlhf labelers add`")
+    store = existing_store(config, "add labelers with `rlhf labelers add`")
+    if command == "list":
+        for labeler in store.labelers():
+            print(f"{labeler.name:24} {labeler.role:8} {'active' if labeler.active else 'deactivated'}")
+    elif command == "log":
+        for action in store.admin_actions():
+            print(f"{action.at:%Y-%m-%d %H:%M:%S}  {action.actor:16} {action.action:15} {action.target:24} {action.detail or ''}")
+    elif command == "reset-password":
+        print(store.reset_password(args.name, actor=_cli_actor()))
+        log(f"one-time password for {args.name!r} printed above: {args.name} chooses a new one at the next sign-in")
+    elif command == "role":
+        store.set_role(args.name, args.role, actor=_cli_actor())
+        log(f"{args.name!r} is now {args.role}")
+    else:
+        store.set_active(args.name, command == "activate", actor=_cli_actor())
+        log(f"{args.name!r} {command}d")
     return 0
+
+
+def _cli_actor() -> str:
+    """Who an action from the command line is recorded as: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment (a container without passwd entry)
+        return "cli"
 
 
 def _check_store_folder(config: Config) -> None:
@@ -116,9 +148,7 @@ def _read_password(from_stdin: bool) -> str:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
             raise RLHFError("the two passwords differ; nothing was changed")
-    if len(password) < 8:
-        raise RLHFError("a password needs at least 8 characters; nothing was changed")
-    return password
+    return check_new_password(password)
 
 
 def label(args, overrides) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Optional
 
 from argon2 import PasswordHasher
@@ -12,6 +13,21 @@ from rlhf.errors import RLHFError
 _HASHER = PasswordHasher()
 # Verifying against this when a name is unknown takes as long as a real check: no timing hint.
 _DUMMY = _HASHER.hash("not a password")
+
+
+MIN_LENGTH = 8
+
+
+def check_new_password(password: str) -> str:
+    """The password, when it may be set; an RLHFError saying why not otherwise."""
+    if len(password) < MIN_LENGTH:
+        raise RLHFError(f"a password needs at least {MIN_LENGTH} characters; nothing was changed")
+    return password
+
+
+def one_time_password() -> str:
+    """A random password an admin hands over once; its labeler must replace it at the next sign-in."""
+    return secrets.token_urlsafe(12)  # 16 characters, 96 bits
 
 
 def hash_password(password: str) -> str:

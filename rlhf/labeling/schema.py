@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -63,6 +63,8 @@ class LabelerRow(Base):
     role: Mapped[str] = mapped_column(String(20), default="labeler")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when an admin issued a one-time password: the next sign-in must choose a new one first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AssignmentRow(Base):
@@ -161,3 +163,16 @@ class AppSessionRow(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     max_age_s: Mapped[float] = mapped_column(Float)
     max_idle_s: Mapped[float] = mapped_column(Float)
+
+
+class AdminActionRow(Base):
+    """One admin action on the team (who, what, when): added, password reset, (de)activated, role changed."""
+
+    __tablename__ = "admin_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))  # the admin's name, or "cli:<os user>" for the command line
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(100))  # the labeler acted on
+    detail: Mapped[Optional[str]] = mapped_column(Text, nullable=True)

@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rlhf.config import Config
-from rlhf.errors import LabelTooSoon, RLHFError
+from rlhf.errors import LabelerInactive, LabelTooSoon, RLHFError
 from rlhf.labeling import migrations, passwords
 from rlhf.labeling.app_sessions import AppSessions
 from rlhf.labeling.engine import prepare_sqlite_file, store_engine
+from rlhf.labeling.labeler_admin import LabelerAdmin, check_role, record_action
 from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
 from rlhf.labeling.store_comparisons import ComparisonProgress, Comparisons  # noqa: F401 (ComparisonProgress: part of the API)
@@ -33,7 +34,6 @@ from rlhf.labeling.store_gold import GoldQuestions, gold_ids, unseen_gold
 from rlhf.labeling.store_queries import LabelQueries
 from rlhf.run.layout import RunLayout, sqlite_url
 
-ROLES = ("labeler", "admin")
 # What a store raises when its database fails (a bad URL, a server that refuses, a failed query), so
 # that callers catch it without knowing SQLAlchemy.
 DatabaseError = SQLAlchemyError
@@ -48,6 +48,8 @@ class Labeler:
     name: str
     role: str
     signs_in: bool = True  # has a password: a person who labels in the app
+    active: bool = True
+    must_change_password: bool = False  # signed in with a one-time password: must choose a new one first
 
     @property
     def is_admin(self) -> bool:
@@ -84,7 +86,7 @@ class Progress:
     labels_per_hour: Optional[float]
 
 
-class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQuestions):
+class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQuestions, LabelerAdmin):
     def __init__(self, url: str):
         self.url = url
         prepare_sqlite_file(url)  # SQLite: a damaged or empty file is refused, a new one made whole
@@ -142,9 +144,10 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
 
     # -- labelers -------------------------------------------------------------------------------
 
-    def add_labeler(self, name: str, password: Optional[str] = None, role: str = "labeler") -> Labeler:
-        if role not in ROLES:
-            raise RLHFError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    def add_labeler(self, name: str, password: Optional[str] = None, role: str = "labeler",
+                    actor: Optional[str] = None) -> Labeler:
+        """A new labeler; with `actor` (an admin's action, not a simulated or imported labeler) it is recorded."""
+        check_role(role)
         if not name or not name.strip() or len(name) > 100:
             raise RLHFError("a labeler name must be 1 to 100 characters")
         hashed = passwords.hash_password(password) if password is not None else None
@@ -152,6 +155,8 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
             with self.session() as s, s.begin():
                 row = LabelerRow(name=name.strip(), password_hash=hashed, role=role)
                 s.add(row)
+                if actor is not None:
+                    record_action(s, actor, "added", row.name, f"role {role}")
                 s.flush()
                 return Labeler(row.id, row.name, row.role, hashed is not None)
         except IntegrityError:
@@ -165,12 +170,17 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
     def labeler(self, name: str) -> Optional[Labeler]:
         with self.session() as s:
             row = s.scalar(select(LabelerRow).where(LabelerRow.name == name))
-            return Labeler(row.id, row.name, row.role, row.password_hash is not None) if row else None
+            return _labeler(row) if row else None
+
+    def labeler_by_id(self, labeler_id: int) -> Optional[Labeler]:
+        """As stored now: the app re-reads it on every action (role, deactivation, one-time password)."""
+        with self.session() as s:
+            row = s.get(LabelerRow, labeler_id)
+            return _labeler(row) if row else None
 
     def labelers(self) -> list[Labeler]:
         with self.session() as s:
-            return [Labeler(r.id, r.name, r.role, r.password_hash is not None)
-                    for r in s.scalars(select(LabelerRow).order_by(LabelerRow.id))]
+            return [_labeler(r) for r in s.scalars(select(LabelerRow).order_by(LabelerRow.id))]
 
     def authenticate(self, name: str, password: str) -> Optional[Labeler]:
         """The labeler when the password matches; None otherwise (same answer for an unknown name)."""
@@ -179,7 +189,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         stored = row.password_hash if row else None
         if not passwords.verify_password(stored, password):
             return None
-        return Labeler(row.id, row.name, row.role)
+        return _labeler(row)
 
     # -- assignments ----------------------------------------------------------------------------
 
@@ -247,6 +257,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         with self.session() as s, s.begin():
             batch = s.get(BatchRow, batch_id)
             _check_label(batch, batch_id, choice, shown_order, skipped, flagged)
+            _check_active(s.get(LabelerRow, labeler_id))
             if min_seconds:
                 _check_reading_time(s, batch_id, labeler_id, min_seconds)
             row = LabelRow(batch_id=batch_id, labeler_id=labeler_id, choice=choice, shown_order=shown_order,
@@ -327,6 +338,10 @@ def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_mach
     return (rng.choice(gold), False) if gold else (None, False)
 
 
+def _labeler(row: LabelerRow) -> Labeler:
+    return Labeler(row.id, row.name, row.role, row.password_hash is not None, row.active, row.must_change_password)
+
+
 def _open_batches(labeler_id: int, labelers_per_batch: int, count_machines: bool = True):
     """Ids of ordinary (not gold) batches this labeler never had that fewer than k labelers hold, oldest
     first; without `count_machines`, only holders of this labeler's kind count (people, or imported and simulated)."""
@@ -345,6 +360,11 @@ def _counted(labeler_id: int, count_machines: bool):
         return true()
     signs_in = select(LabelerRow.password_hash.is_not(None)).where(LabelerRow.id == labeler_id).scalar_subquery()
     return AssignmentRow.labeler_id.in_(select(LabelerRow.id).where(LabelerRow.password_hash.is_not(None) == signs_in))
+
+
+def _check_active(labeler: Optional[LabelerRow]) -> None:
+    if labeler is not None and not labeler.active:  # an unknown id is the foreign key's to refuse
+        raise LabelerInactive(f"labeler {labeler.name!r} has been deactivated: their labels are no longer taken")
 
 
 def _assignment(s: Session, row: AssignmentRow) -> Assignment:

@@ -30,7 +30,7 @@ def test_sample_then_list_labelers_then_simulate_needs_batches(cli, tmp_path, ti
     code, _, err = cli("label", "--config", config, "--simulate", "sentiment", "--temperature", "0")
     assert code == 0 and "sim:sentiment stored 3 labels" in err
     code, out, _ = cli("labelers", "list", "--config", config)
-    assert code == 0 and out.split() == ["sim:sentiment", "labeler"]
+    assert code == 0 and out.split() == ["sim:sentiment", "labeler", "active"]
     assert_each_label_picks_the_most_positive(tmp_path / "runs" / "lab")
     code, _, err = cli("label", "--config", config, "--simulate", "sentiment")
     assert code == 0 and "sim:sentiment stored 0 labels" in err  # every batch is labeled once
@@ -74,7 +74,7 @@ def test_labelers_add_reads_the_password_from_stdin_and_never_prints_it(cli, tmp
     code, _, err = cli("labelers", "add", "bob", "--password-stdin", "--config", config)
     assert code == 1 and "at least 8 characters" in err
     code, out, _ = cli("labelers", "list", "--config", config)
-    assert code == 0 and out.split() == ["ann", "admin"]
+    assert code == 0 and out.split() == ["ann", "admin", "active"]
     from rlhf.labeling.store import LabelStore
 
     assert LabelStore.for_run(tmp_path / "runs" / "lab").authenticate("ann", "s3cret-pass").is_admin
@@ -84,3 +84,32 @@ def test_labelers_add_reads_the_password_from_stdin_and_never_prints_it(cli, tmp
 def test_import_in_openai_format_needs_a_tokenizer(cli, tmp_path, tiny_gpt2):
     code, _, err = cli("import", "--config", config_file(tmp_path, tiny_gpt2), "labels.json", "--format", "openai")
     assert code == 1 and "needs --tokenizer" in err
+
+
+def test_labelers_are_managed_from_the_command_line_and_each_action_is_recorded(cli, tmp_path, tiny_gpt2, monkeypatch):
+    from rlhf.labeling.store import LabelStore
+
+    config = config_file(tmp_path, tiny_gpt2)
+    code, _, err = cli("labelers", "deactivate", "ann", "--config", config)
+    assert code == 1 and "no label store yet" in err and not (tmp_path / "runs").exists()
+    for name, flag in (("ann", "--admin"), ("bob", None)):
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{name}-password\n"))
+        assert cli("labelers", "add", name, *([flag] if flag else []), "--password-stdin", "--config", config)[0] == 0
+    code, out, err = cli("labelers", "reset-password", "bob", "--config", config)
+    [password] = out.split()
+    assert code == 0 and "chooses a new one at the next sign-in" in err
+    store = LabelStore.for_run(tmp_path / "runs" / "lab")
+    assert store.authenticate("bob", "bob-password") is None and store.authenticate("bob", password).must_change_password
+    assert cli("labelers", "role", "bob", "admin", "--config", config)[0] == 0
+    assert cli("labelers", "deactivate", "ann", "--config", config)[0] == 0
+    code, _, err = cli("labelers", "deactivate", "bob", "--config", config)
+    assert code == 1 and "last active admin" in err
+    code, _, err = cli("labelers", "activate", "carl", "--config", config)
+    assert code == 1 and "no labeler named 'carl'" in err
+    code, out, _ = cli("labelers", "list", "--config", config)
+    assert [line.split() for line in out.splitlines()] == [["ann", "admin", "deactivated"], ["bob", "admin", "active"]]
+    code, out, _ = cli("labelers", "log", "--config", config)
+    actions = [line.split(None, 2)[2].split() for line in out.splitlines()]  # after the date and time
+    assert [a[1:3] for a in actions] == [["deactivated", "ann"], ["changed", "role"], ["reset", "password"],
+                                         ["added", "bob"], ["added", "ann"]]
+    assert all(a[0].startswith("cli") for a in actions)

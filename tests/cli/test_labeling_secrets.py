@@ -95,7 +95,7 @@ def test_without_a_database_url_the_app_gets_no_database_variable(tmp_path, monk
 def test_command_logs_mask_the_password(config, monkeypatch, tmp_path):
     logged = []
     monkeypatch.setattr(labeling_commands, "log", logged.append)
-    store = types.SimpleNamespace(add_labeler=lambda name, password, role: types.SimpleNamespace(role=role, name=name))
+    store = types.SimpleNamespace(add_labeler=lambda name, password, role, actor: types.SimpleNamespace(role=role, name=name))
     monkeypatch.setattr(labeling_commands, "open_store", lambda c: store)
     monkeypatch.setattr(labeling_commands, "_read_password", lambda from_stdin: "a-long-password")
     monkeypatch.setattr(labeling_commands, "load_config", lambda path, overrides: config)

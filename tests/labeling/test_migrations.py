@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from rlhf.errors import RLHFError
 from rlhf.labeling import migrations
 from rlhf.labeling.engine import missing_sqlite_file
-from rlhf.labeling.schema import Base, BatchRow, LabelerRow, LabelRow, QueryRow
+from rlhf.labeling.schema import Base, BatchRow, LabelRow, QueryRow
 from rlhf.labeling.store import LabelStore, sqlite_url
 
 
@@ -34,7 +34,7 @@ def create_baseline_tables(engine) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
-LATER_COLUMNS = [("comparisons", "claimed_at")]  # added to baseline tables by later revisions (0004)
+LATER_COLUMNS = [("comparisons", "claimed_at"), ("labelers", "must_change_password")]  # added by later revisions (0004, 0006)
 
 
 def old_style_store(path) -> str:
@@ -42,9 +42,10 @@ def old_style_store(path) -> str:
     url = sqlite_url(path)
     engine = create_engine(url)
     create_baseline_tables(engine)
+    with engine.begin() as conn:  # the columns of that time: not through the ORM, which names later ones
+        conn.exec_driver_sql("INSERT INTO labelers (name, role, active, created_at) VALUES ('ann', 'admin', 1, CURRENT_TIMESTAMP)")
     with Session(engine) as s, s.begin():
         s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
-        s.add(LabelerRow(name="ann", role="admin"))
         s.flush()
         s.add(BatchRow(query_id="q0", samples=["a", "b", "c", "d"], policy="base", settings={"temperature": 0.7}))
         s.flush()
@@ -161,9 +162,10 @@ def test_a_store_at_0004_gains_gold_questions_and_keeps_its_rows(store_url):
     comparisons stay, and its batches become gold candidates."""
     engine = create_engine(store_url)
     migrations.upgrade(engine, "0004")
+    with engine.begin() as conn:  # the columns of 0004: not through the ORM, which names later ones (0006)
+        conn.exec_driver_sql("INSERT INTO labelers (name, role, active, created_at) VALUES ('ann', 'admin', true, CURRENT_TIMESTAMP)")
     with Session(engine) as s, s.begin():
         s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
-        s.add(LabelerRow(name="ann", role="admin"))
         s.flush()
         s.add_all([BatchRow(query_id="q0", samples=["a", "b", "c", "d"], policy="base") for _ in range(2)])
         s.flush()
@@ -172,9 +174,10 @@ def test_a_store_at_0004_gains_gold_questions_and_keeps_its_rows(store_url):
         assert not inspect(conn).has_table("gold_batches") and migrations.current_revision(conn) == "0004"
     engine.dispose()
     store = LabelStore(store_url)
-    assert revision(store_url) == migrations.head_revision() == "0005"
+    assert revision(store_url) == migrations.head_revision() == "0006"
     [label] = store.labels()
     assert (label.batch_id, label.choice, label.client_token) == (1, 2, "t1")
     assert store.gold_answers() == {} and store.mark_gold([(1, 2), (2, 0)], "app:ann") == 2
     assert store.gold_tallies() == {"ann": (1, 1)}  # the label from before the upgrade is scored too
+    assert store.authenticate("ann", "x") is None and not store.labeler("ann").must_change_password  # 0006's default
     store.engine.dispose()

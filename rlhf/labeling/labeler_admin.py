@@ -1,0 +1,117 @@
+"""Team management: one-time passwords, password changes, (de)activation and roles, each recorded.
+
+Part of the store: `LabelerAdmin` is mixed into `LabelStore`, and serves the dashboard and the CLI alike.
+Every change an admin makes is written in the same transaction as an `admin_actions` row naming
+the admin (`actor`; "cli:<os user>" from the command line), the action, the labeler and when, so the
+record and the change cannot part. A one-time password is returned once and stored only as its
+hash; the labeler must choose a new password at the next sign-in (`must_change_password`).
+Deactivating ends the labeler's stored sign-ins, so a reload cannot resume one; the app signs them
+out at their next action, and the store refuses their labels (`LabelerInactive`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import delete, select
+
+from rlhf.errors import LabelerInactive, RLHFError
+from rlhf.labeling import passwords
+from rlhf.labeling.schema import AdminActionRow, AppSessionRow, LabelerRow, as_utc
+
+ROLES = ("labeler", "admin")
+
+
+@dataclass(frozen=True)
+class AdminAction:
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: Optional[str]
+
+
+class LabelerAdmin:
+    def invite(self, name: str, role: str, actor: str) -> str:
+        """Add a labeler with a one-time password, returned once (the store keeps only its hash)."""
+        password = passwords.one_time_password()
+        labeler = self.add_labeler(name, password, role, actor=actor)
+        with self.session() as s, s.begin():
+            s.get(LabelerRow, labeler.id).must_change_password = True
+        return password
+
+    def reset_password(self, name: str, actor: str) -> str:
+        """A new one-time password for `name`, returned once; their stored sign-ins end."""
+        password = passwords.one_time_password()
+        with self.session() as s, s.begin():
+            row = _row(s, name)
+            row.password_hash = passwords.hash_password(password)
+            row.must_change_password = True
+            s.execute(delete(AppSessionRow).where(AppSessionRow.labeler_id == row.id))
+            record_action(s, actor, "reset password", row.name)
+        return password
+
+    def change_password(self, labeler_id: int, new_password: str) -> None:
+        """The labeler's own new password (after a one-time one, or at will)."""
+        hashed = passwords.hash_password(passwords.check_new_password(new_password))
+        with self.session() as s, s.begin():
+            row = s.get(LabelerRow, labeler_id)
+            if row is None or not row.active:
+                raise LabelerInactive("this account has been deactivated; ask an admin")
+            row.password_hash, row.must_change_password = hashed, False
+
+    def set_active(self, name: str, active: bool, actor: str) -> None:
+        with self.session() as s, s.begin():
+            row = _row(s, name)
+            if row.active == active:
+                return
+            if not active and row.role == "admin":
+                _keep_an_admin(s, row)
+            row.active = active
+            if not active:
+                s.execute(delete(AppSessionRow).where(AppSessionRow.labeler_id == row.id))
+            record_action(s, actor, "activated" if active else "deactivated", row.name)
+
+    def set_role(self, name: str, role: str, actor: str) -> None:
+        check_role(role)
+        with self.session() as s, s.begin():
+            row = _row(s, name)
+            if row.role == role:
+                return
+            if row.role == "admin":
+                _keep_an_admin(s, row)
+            record_action(s, actor, "changed role", row.name, f"{row.role} -> {role}")
+            row.role = role
+
+    def admin_actions(self, limit: int = 200) -> list[AdminAction]:
+        """The newest actions first."""
+        with self.session() as s:
+            rows = s.scalars(select(AdminActionRow).order_by(AdminActionRow.id.desc()).limit(limit))
+            return [AdminAction(as_utc(r.at), r.actor, r.action, r.target, r.detail) for r in rows]
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise RLHFError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+
+
+def record_action(s, actor: str, action: str, target: str, detail: Optional[str] = None) -> None:
+    """An audit row in the caller's transaction, so the change and its record commit together."""
+    s.add(AdminActionRow(actor=actor, action=action, target=target, detail=detail))
+
+
+def _row(s, name: str) -> LabelerRow:
+    row = s.scalar(select(LabelerRow).where(LabelerRow.name == name))
+    if row is None:
+        raise RLHFError(f"no labeler named {name!r}: see `rlhf labelers list`")
+    return row
+
+
+def _keep_an_admin(s, row: LabelerRow) -> None:
+    """Refuse to demote or deactivate the last active admin: nobody could manage the team any more."""
+    others = s.scalar(select(LabelerRow.id).where(LabelerRow.role == "admin", LabelerRow.active.is_(True),
+                                                  LabelerRow.id != row.id).limit(1))
+    if others is None:
+        raise RLHFError(f"{row.name!r} is the last active admin; make another labeler admin first")
