@@ -40,8 +40,9 @@ class LabelSummary:
 
 
 def summarize(labels: Iterable, labelers: Sequence, num_choices: int = DEFAULT_CHOICES, count_machines: bool = False,
-              resamples: int = 1000, seed: int = 0) -> LabelSummary:
-    """The summary of effective label rows (`LabelStore.labels()`) by `labelers` (`LabelStore.labelers()`)."""
+              resamples: int = 1000, seed: int = 0, gold: Optional[dict[str, tuple[int, int]]] = None) -> LabelSummary:
+    """The summary of effective label rows (`LabelStore.labels()`) by `labelers` (`LabelStore.labelers()`);
+    `gold`: `LabelStore.gold_tallies()`, each labeler's (correct, answered) on gold batches."""
     labels = stats.latest_per_labeler(labels)
     names = {labeler.id: labeler.name for labeler in labelers}
     counted = {labeler.id for labeler in labelers if count_machines or labeler.kind == "human"}
@@ -56,7 +57,8 @@ def summarize(labels: Iterable, labelers: Sequence, num_choices: int = DEFAULT_C
         agreement=observed, chance_corrected=corrected,
         positions=_positions(labels, names, num_choices),
         seconds=stats.seconds_quantiles(labels),
-        timed=sum(1 for label in labels if label.seconds is not None))
+        timed=sum(1 for label in labels if label.seconds is not None),
+        gold={name: counts for name, counts in (gold or {}).items() if counts[1]})
 
 
 def _positions(labels: list, names: dict[int, str], num_choices: int) -> dict[str, PositionBias]:

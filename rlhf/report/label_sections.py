@@ -120,6 +120,12 @@ def _gold(summary: "LabelSummary") -> list:
     if not summary.gold:
         return [Para(["No gold items (questions with a known answer) in this store, so no labeler's accuracy is "
                       "measured against them."])]
-    rows = [[name, str(correct), str(answered), pct(correct / answered if answered else None)]
+    from rlhf.labeling.gold import wilson  # statsmodels: only when there are gold answers to bound
+
+    rows = [[name, str(correct), str(answered), pct(correct / answered if answered else None),
+             "[{}, {}]".format(*map(pct, wilson(correct, answered)))]
             for name, (correct, answered) in summary.gold.items()]
-    return [Table(["labeler", "correct", "answered", "accuracy"], rows)]
+    return [Table(["labeler", "correct", "answered", "accuracy", "95% interval (Wilson)"], rows),
+            Para(["Accuracy on gold batches, whose best continuation is known; a skip or a flag is not scored. The "
+                  "dashboard flags labelers below `labeling.gold_min_accuracy`, and `reward.min_gold_accuracy` "
+                  "leaves them out of reward training."])]

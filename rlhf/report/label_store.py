@@ -48,7 +48,7 @@ def read_label_store(path: Path, config: dict, baseline: str = "zero-shot") -> t
     try:
         labels = store.labels()
         summary = summarize(labels, store.labelers(), labeling.get("samples_per_query") or DEFAULT_CHOICES,
-                            bool(labeling.get("count_machine_labelers"))) if labels else None
+                            bool(labeling.get("count_machine_labelers")), gold=store.gold_tallies()) if labels else None
         return StoreData(store.count_batches(), summary, human_evaluation(store.comparisons(), baseline)), ""
     finally:
         store.engine.dispose()

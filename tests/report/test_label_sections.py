@@ -46,13 +46,24 @@ def test_the_labels_section_shows_the_figures_worked_out_by_hand(tmp_path):
     assert "No gold items" in part(md, "Gold items")
 
 
-def test_gold_accuracy_is_shown_when_the_store_offers_it(tmp_path):
+def test_gold_accuracy_comes_from_the_stores_gold_batches_with_wilson_intervals(tmp_path):
+    run = make_run(tmp_path / "runs", "demo")
+    fill_label_store(run)
+    store = LabelStore.for_run(run)
+    store.mark_gold([(1, 0), (3, 2), (5, 1)], "test")  # bob chose 0 on batch 3 and skipped batch 5 (not scored)
+    store.engine.dispose()
+    gold = next(section for section in labels_section(load_run(run), 2) if section.title == "Gold items")
+    assert gold.blocks[0].rows == [["ann", "2", "2", "100.0%", "[34.2%, 100.0%]"], ["bob", "1", "2", "50.0%", "[9.5%, 90.5%]"],
+                                   ["sim:sentiment", "1", "1", "100.0%", "[20.7%, 100.0%]"]]
+
+
+def test_a_labeler_without_gold_answers_has_no_accuracy(tmp_path):
     run = make_run(tmp_path / "runs", "demo")
     fill_label_store(run)
     loaded = load_run(run)
     loaded.store.labels.gold = {"ann": (3, 4), "bob": (0, 0)}
     gold = next(section for section in labels_section(loaded, 2) if section.title == "Gold items")
-    assert gold.blocks[0].rows == [["ann", "3", "4", "75.0%"], ["bob", "0", "0", "–"]]
+    assert gold.blocks[0].rows[1] == ["bob", "0", "0", "–", "[–, –]"]
 
 
 def test_a_run_without_a_store_or_labels_says_so(tmp_path, monkeypatch):
