@@ -17,7 +17,6 @@ from labeling_app.context import run_context
 
 ROUTES = Path(__file__).resolve().parent / "routes"
 
-st.set_page_config(page_title="Labeling", page_icon="🏷️", layout="centered")
 st.set_option("client.toolbarMode", "minimal")  # no "Deploy" or developer menu for labelers
 run = run_context()
 labeler = auth.current(run.store)  # None also when the sign-in has expired or was deactivated (the form says so)
@@ -34,6 +33,10 @@ pages = [
 ]
 # Called before the sign-in, so the page asked for in the URL is still the one drawn after it.
 page = st.navigation(pages, position="top" if labeler is not None else "hidden")
+# One page config per run, with the layout of the page drawn: a page that set its own after app.py's
+# came out narrow again after some of its widgets' reruns (the dashboard, in Chromium).
+wide = labeler is not None and page in (pages[0], pages[2])  # the label page and the dashboard
+st.set_page_config(page_title="Labeling", page_icon="🏷️", layout="wide" if wide else "centered")
 if labeler is None:
     # A correct sign-in is stored by the form's callback, which runs before this script: the run
     # that follows the click already has a labeler and draws the page.

@@ -27,7 +27,6 @@ BASELINE = "zero-shot"
 def render_page() -> None:
     run = run_context()
     admin = auth.require_admin(run.store)  # app.py hides the page from labelers' menus; the guard is here
-    st.set_page_config(layout="wide")  # tables and charts use the room; the labeling page stays narrow to read
     labels = run.store.labels()
     num_choices = run.config.labeling.samples_per_query
     st.title("Dashboard")

@@ -23,5 +23,5 @@ LABEL_PAGE_CSS = """<style>
 
 
 def fit_page() -> None:
-    st.set_page_config(layout="wide")
+    """The page's spacing; app.py gives it the wide layout (one page config per run)."""
     st.html(LABEL_PAGE_CSS)

@@ -300,3 +300,27 @@ def test_a_sign_in_survives_a_reload_and_a_server_restart_but_not_a_sign_out(run
             wait_for(driver, "input[aria-label='Password']")  # signed out stays signed out
             assert "Signed in as" not in body_text(driver)
     assert "ann-password" not in (tmp_path / "first.log").read_text()
+
+
+_MAIN_WIDTH = "return document.querySelector('[data-testid=\"stMainBlockContainer\"]').getBoundingClientRect().width;"
+
+
+def test_the_dashboard_stays_wide_after_a_click(tmp_path):
+    config_path, _ = make_run(tmp_path / "runs", "wide", batches=2, labelers=[("root", "root-password", "admin")])
+    with AppServer(config_path, log_path=tmp_path / "streamlit.log") as app_server, Chromium() as driver:
+        LabelingTab(driver, app_server.url + "/dashboard").sign_in("root", "root-password")
+        wait_for_text(driver, "Export labels")
+        wait_until_settled(driver)
+        before = driver.execute_script(_MAIN_WIDTH)
+        click_when_ready(driver, ("xpath", "//button[.//*[contains(text(), 'Export labels')]]"), "Export labels")
+        wait_for_text(driver, "best_of_4.jsonl")
+        wait_until_settled(driver)
+        after = [driver.execute_script(_MAIN_WIDTH)]
+        type_when_ready(driver, "input[aria-label='Name']", "cat")
+        click_when_ready(driver, ("xpath", "//button[.//*[text()='Add']]"), "Add")
+        wait_for_text(driver, "One-time password for cat")
+        wait_until_settled(driver)
+        after.append(driver.execute_script(_MAIN_WIDTH))
+        save_screenshot(driver, ARTIFACTS / "dashboard_team.png")
+    after = set(after)
+    assert before > 1000 and after == {before}  # the 1280 px window's width, not Streamlit's 736 px column
