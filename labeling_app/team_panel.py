@@ -1,7 +1,7 @@
 """The dashboard's team section: add labelers, reset a password, deactivate or reactivate, change a
 role, and the record of every such action (who, what, when).
 
-The store does the work and writes the record (`rlhf.labeling.labeler_admin`); this lays it out.
+The store does the work and writes the record (`rlhf.labeling.store_labelers`); this lays it out.
 A one-time password is shown once, to the admin who made it, right after the action: it lives in
 this browser session until the next action replaces it and is never stored in clear.
 """

@@ -5,7 +5,8 @@ in the run directory by default (WAL mode, so the app and a trainer can read whi
 writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy URL should work.
 Opening a store brings its schema to the newest migration (`rlhf/labeling/migrations`). Labels are append-only.
 The read queries of sampling, export, reward training and import are in `rlhf/labeling/store_queries.py`,
-sampling claims in `store_claims.py`, pairwise comparisons in `store_comparisons.py`, gold questions in `store_gold.py`;
+sampling claims in `store_claims.py`, pairwise comparisons in `store_comparisons.py`, gold questions in `store_gold.py`,
+labelers and team management in `store_labelers.py`;
 the SQLite file is checked on opening (`integrity.py`).
 """
 
@@ -23,44 +24,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rlhf.config import Config
 from rlhf.errors import LabelerInactive, LabelTooSoon, RLHFError
-from rlhf.labeling import migrations, passwords
+from rlhf.labeling import migrations
 from rlhf.labeling.app_sessions import AppSessions
 from rlhf.labeling.engine import prepare_sqlite_file, store_engine
-from rlhf.labeling.labeler_admin import LabelerAdmin, check_role, record_action
 from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
 from rlhf.labeling.store_comparisons import ComparisonProgress, Comparisons  # noqa: F401 (ComparisonProgress: part of the API)
 from rlhf.labeling.store_gold import GoldQuestions, gold_ids, unseen_gold
+from rlhf.labeling.store_labelers import SIMULATED_PREFIX, Labeler, Labelers  # noqa: F401 (part of the store's API)
 from rlhf.labeling.store_queries import LabelQueries
 from rlhf.run.layout import RunLayout, sqlite_url
 
 # What a store raises when its database fails (a bad URL, a server that refuses, a failed query), so
 # that callers catch it without knowing SQLAlchemy.
 DatabaseError = SQLAlchemyError
-
-
-SIMULATED_PREFIX = "sim:"  # simulated labelers are named sim:KIND (rlhf/labeling/simulated.py)
-
-
-@dataclass
-class Labeler:
-    id: int
-    name: str
-    role: str
-    signs_in: bool = True  # has a password: a person who labels in the app
-    active: bool = True
-    must_change_password: bool = False  # signed in with a one-time password: must choose a new one first
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def kind(self) -> str:
-        """human (signs in to the app), simulated (`sim:KIND`), or imported (labels from a file)."""
-        if self.name.startswith(SIMULATED_PREFIX):
-            return "simulated"
-        return "human" if self.signs_in else "imported"
 
 
 @dataclass
@@ -86,7 +63,7 @@ class Progress:
     labels_per_hour: Optional[float]
 
 
-class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQuestions, LabelerAdmin):
+class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQuestions, Labelers):
     def __init__(self, url: str):
         self.url = url
         prepare_sqlite_file(url)  # SQLite: a damaged or empty file is refused, a new one made whole
@@ -141,55 +118,6 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
     def query(self, query_id: str) -> Optional[QueryRow]:
         with self.session() as s:
             return s.get(QueryRow, query_id)
-
-    # -- labelers -------------------------------------------------------------------------------
-
-    def add_labeler(self, name: str, password: Optional[str] = None, role: str = "labeler",
-                    actor: Optional[str] = None) -> Labeler:
-        """A new labeler; with `actor` (an admin's action, not a simulated or imported labeler) it is recorded."""
-        check_role(role)
-        if not name or not name.strip() or len(name) > 100:
-            raise RLHFError("a labeler name must be 1 to 100 characters")
-        hashed = passwords.hash_password(password) if password is not None else None
-        try:
-            with self.session() as s, s.begin():
-                row = LabelerRow(name=name.strip(), password_hash=hashed, role=role)
-                s.add(row)
-                if actor is not None:
-                    record_action(s, actor, "added", row.name, f"role {role}")
-                s.flush()
-                return Labeler(row.id, row.name, row.role, hashed is not None)
-        except IntegrityError:
-            raise RLHFError(f"a labeler named {name!r} already exists") from None
-
-    def ensure_labeler(self, name: str, role: str = "labeler") -> Labeler:
-        """The labeler `name`, created without a password (simulated labelers, imports) if missing."""
-        found = self.labeler(name)
-        return found if found is not None else self.add_labeler(name, None, role)
-
-    def labeler(self, name: str) -> Optional[Labeler]:
-        with self.session() as s:
-            row = s.scalar(select(LabelerRow).where(LabelerRow.name == name))
-            return _labeler(row) if row else None
-
-    def labeler_by_id(self, labeler_id: int) -> Optional[Labeler]:
-        """As stored now: the app re-reads it on every action (role, deactivation, one-time password)."""
-        with self.session() as s:
-            row = s.get(LabelerRow, labeler_id)
-            return _labeler(row) if row else None
-
-    def labelers(self) -> list[Labeler]:
-        with self.session() as s:
-            return [_labeler(r) for r in s.scalars(select(LabelerRow).order_by(LabelerRow.id))]
-
-    def authenticate(self, name: str, password: str) -> Optional[Labeler]:
-        """The labeler when the password matches; None otherwise (same answer for an unknown name)."""
-        with self.session() as s:
-            row = s.scalar(select(LabelerRow).where(LabelerRow.name == name, LabelerRow.active.is_(True)))
-        stored = row.password_hash if row else None
-        if not passwords.verify_password(stored, password):
-            return None
-        return _labeler(row)
 
     # -- assignments ----------------------------------------------------------------------------
 
@@ -336,10 +264,6 @@ def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_mach
     if batch_id is not None:
         return batch_id, True
     return (rng.choice(gold), False) if gold else (None, False)
-
-
-def _labeler(row: LabelerRow) -> Labeler:
-    return Labeler(row.id, row.name, row.role, row.password_hash is not None, row.active, row.must_change_password)
 
 
 def _open_batches(labeler_id: int, labelers_per_batch: int, count_machines: bool = True):

@@ -1,6 +1,7 @@
-"""Team management: one-time passwords, password changes, (de)activation and roles, each recorded.
+"""The store's labelers: adding, finding and signing in, and team management (one-time passwords,
+password changes, (de)activation and roles), each admin action recorded.
 
-Part of the store: `LabelerAdmin` is mixed into `LabelStore`, and serves the dashboard and the CLI alike.
+Part of the store: `Labelers` is mixed into `LabelStore`, and serves the app, the dashboard and the CLI alike.
 Every change an admin makes is written in the same transaction as an `admin_actions` row naming
 the admin (`actor`; "cli:<os user>" from the command line), the action, the labeler and when, so the
 record and the change cannot part. A one-time password is returned once and stored only as its
@@ -16,12 +17,35 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from rlhf.errors import LabelerInactive, RLHFError
 from rlhf.labeling import passwords
 from rlhf.labeling.schema import AdminActionRow, AppSessionRow, LabelerRow, as_utc
 
 ROLES = ("labeler", "admin")
+SIMULATED_PREFIX = "sim:"  # simulated labelers are named sim:KIND (rlhf/labeling/simulated.py)
+
+
+@dataclass
+class Labeler:
+    id: int
+    name: str
+    role: str
+    signs_in: bool = True  # has a password: a person who labels in the app
+    active: bool = True
+    must_change_password: bool = False  # signed in with a one-time password: must choose a new one first
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def kind(self) -> str:
+        """human (signs in to the app), simulated (`sim:KIND`), or imported (labels from a file)."""
+        if self.name.startswith(SIMULATED_PREFIX):
+            return "simulated"
+        return "human" if self.signs_in else "imported"
 
 
 @dataclass(frozen=True)
@@ -33,7 +57,56 @@ class AdminAction:
     detail: Optional[str]
 
 
-class LabelerAdmin:
+class Labelers:
+    def add_labeler(self, name: str, password: Optional[str] = None, role: str = "labeler",
+                    actor: Optional[str] = None) -> Labeler:
+        """A new labeler; with `actor` (an admin's action, not a simulated or imported labeler) it is recorded."""
+        check_role(role)
+        if not name or not name.strip() or len(name) > 100:
+            raise RLHFError("a labeler name must be 1 to 100 characters")
+        hashed = passwords.hash_password(password) if password is not None else None
+        try:
+            with self.session() as s, s.begin():
+                row = LabelerRow(name=name.strip(), password_hash=hashed, role=role)
+                s.add(row)
+                if actor is not None:
+                    record_action(s, actor, "added", row.name, f"role {role}")
+                s.flush()
+                return Labeler(row.id, row.name, row.role, hashed is not None)
+        except IntegrityError:
+            raise RLHFError(f"a labeler named {name!r} already exists") from None
+
+    def ensure_labeler(self, name: str, role: str = "labeler") -> Labeler:
+        """The labeler `name`, created without a password (simulated labelers, imports) if missing."""
+        found = self.labeler(name)
+        return found if found is not None else self.add_labeler(name, None, role)
+
+    def labeler(self, name: str) -> Optional[Labeler]:
+        with self.session() as s:
+            row = s.scalar(select(LabelerRow).where(LabelerRow.name == name))
+            return _labeler(row) if row else None
+
+    def labeler_by_id(self, labeler_id: int) -> Optional[Labeler]:
+        """As stored now: the app re-reads it on every action (role, deactivation, one-time password)."""
+        with self.session() as s:
+            row = s.get(LabelerRow, labeler_id)
+            return _labeler(row) if row else None
+
+    def labelers(self) -> list[Labeler]:
+        with self.session() as s:
+            return [_labeler(r) for r in s.scalars(select(LabelerRow).order_by(LabelerRow.id))]
+
+    def authenticate(self, name: str, password: str) -> Optional[Labeler]:
+        """The labeler when the password matches; None otherwise (same answer for an unknown name)."""
+        with self.session() as s:
+            row = s.scalar(select(LabelerRow).where(LabelerRow.name == name, LabelerRow.active.is_(True)))
+        stored = row.password_hash if row else None
+        if not passwords.verify_password(stored, password):
+            return None
+        return _labeler(row)
+
+    # -- team management ------------------------------------------------------------------------
+
     def invite(self, name: str, role: str, actor: str) -> str:
         """Add a labeler with a one-time password, returned once (the store keeps only its hash)."""
         password = passwords.one_time_password()
@@ -115,3 +188,7 @@ def _keep_an_admin(s, row: LabelerRow) -> None:
                                                   LabelerRow.id != row.id).limit(1))
     if others is None:
         raise RLHFError(f"{row.name!r} is the last active admin; make another labeler admin first")
+
+
+def _labeler(row: LabelerRow) -> Labeler:
+    return Labeler(row.id, row.name, row.role, row.password_hash is not None, row.active, row.must_change_password)

@@ -1,4 +1,4 @@
-"""rlhf/labeling/labeler_admin.py: one-time passwords, (de)activation, roles, and the record of each action."""
+"""rlhf/labeling/store_labelers.py: one-time passwords, (de)activation, roles, and the record of each action."""
 
 import pytest
 
