@@ -141,6 +141,8 @@ def test_s_f_and_i_work_from_the_page_but_not_from_the_reason_box(page):
     wait_until(driver, lambda _d: store.labels(), "the skip to be stored")
     [skipped] = store.labels()
     assert skipped.batch_id == int(first) and skipped.skipped and skipped.reason.endswith(": sfiu")
+    # The label is stored by the click's callback before the run that draws the next item has finished.
+    tab.wait_until(lambda _d: tab.item_on_screen() not in (None, first), "the next item after the skip")
     second = tab.wait_for_item()
     assert second != first and not driver.find_elements("css selector", INSTRUCTIONS)
 
