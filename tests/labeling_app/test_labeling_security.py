@@ -139,6 +139,7 @@ def test_each_page_script_has_its_own_guard(run, route):
 # -- a labeler sees only their own work -----------------------------------------------------------
 
 LABELER_CALLS = {"next_assignment": 0, "progress": 0, "submit": 0, "open_app_session": 0,  # argument index of the labeler's id
+                 "labeler_by_id": 0, "change_password": 0,  # every action re-reads the labeler (deactivation, role)
                  "next_comparison": 0, "comparison_progress": 0, "judge_comparison": 1}  # ... or name
 SESSION_CALLS = {"resume_app_session", "touch_app_session", "close_app_session"}  # by the session's own token
 
