@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from rlhf.errors import LabelerInactive, RLHFError
 from rlhf.labeling import passwords
 from rlhf.labeling.schema import AdminActionRow, AppSessionRow, LabelerRow, as_utc
+from rlhf.labeling.store_places import became_person
 
 ROLES = ("labeler", "admin")
 
@@ -47,6 +48,7 @@ class LabelerAdmin:
         password = passwords.one_time_password()
         with self.session() as s, s.begin():
             row = _row(s, name)
+            became_person(s, row.id, row.password_hash)
             row.password_hash = passwords.hash_password(password)
             row.must_change_password = True
             s.execute(delete(AppSessionRow).where(AppSessionRow.labeler_id == row.id))
@@ -60,6 +62,7 @@ class LabelerAdmin:
             row = s.get(LabelerRow, labeler_id)
             if row is None or not row.active:
                 raise LabelerInactive("this account has been deactivated; ask an admin")
+            became_person(s, row.id, row.password_hash)
             row.password_hash, row.must_change_password = hashed, False
 
     def set_active(self, name: str, active: bool, actor: str) -> None:

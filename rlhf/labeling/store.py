@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Optional
 
-from sqlalchemy import func, select, true
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +30,8 @@ from rlhf.labeling.labeler_admin import LabelerAdmin, check_role, record_action
 from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
 from rlhf.labeling.store_comparisons import ComparisonProgress, Comparisons  # noqa: F401 (ComparisonProgress: part of the API)
-from rlhf.labeling.store_gold import GoldQuestions, gold_ids, unseen_gold
+from rlhf.labeling.store_gold import GoldQuestions, unseen_gold
+from rlhf.labeling.store_places import is_person, open_batches, places_taken, take_place
 from rlhf.labeling.store_queries import LabelQueries
 from rlhf.run.layout import RunLayout, sqlite_url
 
@@ -208,16 +209,18 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         gold_first = gold_rate > 0 and rng.random() < gold_rate  # no draw without gold: seeded runs repeat as before
         for _ in range(20):  # a concurrent labeler may take the last place first: try the next batch
             with self.session() as s:
-                batch_id, capped = _pick_batch(s, labeler_id, labelers_per_batch, count_machines, gold_rate, gold_first, rng)
+                person = is_person(s, labeler_id)
+                batch_id, capped = _pick_batch(s, labeler_id, labelers_per_batch, count_machines, person, gold_rate,
+                                               gold_first, rng)
                 if batch_id is None:
                     return None
-                n = len(s.get(BatchRow, batch_id).samples)
+                batch = s.get(BatchRow, batch_id)
+                n = len(batch.samples)
                 row = AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=rng.sample(range(n), n))
                 s.add(row)
+                take_place(batch, person)
                 s.flush()
-                taken = s.scalar(select(func.count()).where(AssignmentRow.batch_id == batch_id,
-                                                            _counted(labeler_id, count_machines)))
-                if not capped or taken <= labelers_per_batch:
+                if not capped or places_taken(batch, person, count_machines) <= labelers_per_batch:
                     assignment = _assignment(s, row)
                     s.commit()
                     return assignment
@@ -257,7 +260,8 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         with self.session() as s, s.begin():
             batch = s.get(BatchRow, batch_id)
             _check_label(batch, batch_id, choice, shown_order, skipped, flagged)
-            _check_active(s.get(LabelerRow, labeler_id))
+            labeler = s.get(LabelerRow, labeler_id)
+            _check_active(labeler)
             if min_seconds:
                 _check_reading_time(s, batch_id, labeler_id, min_seconds)
             row = LabelRow(batch_id=batch_id, labeler_id=labeler_id, choice=choice, shown_order=shown_order,
@@ -269,6 +273,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
             if assignment is None:
                 s.add(AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=shown_order or
                                     list(range(len(batch.samples))), done=True))
+                take_place(batch, labeler is not None and labeler.password_hash is not None)
             else:
                 if assignment.done and supersedes is None:
                     # A second label of the same item (another tab, a stale page): keep the first.
@@ -312,7 +317,8 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         with self.session() as s:
             done = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(True)))
             open_now = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(False)))
-            remaining = s.scalar(select(func.count()).select_from(_open_batches(labeler_id, labelers_per_batch, count_machines).subquery()))
+            ordinary = open_batches(labeler_id, labelers_per_batch, count_machines, is_person(s, labeler_id))
+            remaining = s.scalar(select(func.count()).select_from(ordinary.subquery()))
             if gold_rate > 0:
                 remaining += s.scalar(select(func.count()).select_from(unseen_gold(labeler_id).subquery()))
             since = utcnow() - timedelta(hours=1)
@@ -324,15 +330,19 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         return Progress(done=done, available=done + open_now + remaining, labels_per_hour=rate)
 
 
-def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_machines: bool, gold_rate: float,
-                gold_first: bool, rng: random.Random) -> tuple[Optional[int], bool]:
+def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_machines: bool, person: bool,
+                gold_rate: float, gold_first: bool, rng: random.Random) -> tuple[Optional[int], bool]:
     """(batch id or None, whether labelers_per_batch caps it). A gold batch the labeler never had, at
     random, when `gold_first`; else the oldest open ordinary batch. With gold_rate > 0 the gold batches
     left come last, once nothing else is: `progress` counts them as available from the start."""
     gold = list(s.scalars(unseen_gold(labeler_id))) if gold_rate > 0 else []
     if gold and gold_first:
         return rng.choice(gold), False
-    batch_id = s.scalar(_open_batches(labeler_id, labelers_per_batch, count_machines).limit(1))
+    # The oldest as min(id + 0), not ORDER BY id LIMIT 1: for that, SQLite walks every batch from the oldest, the
+    # full ones first (there is no telling that the open ones are the newest); the expression makes the database read
+    # the few open batches through the holder counters' index, then take the smallest id.
+    oldest = open_batches(labeler_id, labelers_per_batch, count_machines, person).with_only_columns(func.min(BatchRow.id + 0))
+    batch_id = s.scalar(oldest)
     if batch_id is not None:
         return batch_id, True
     return (rng.choice(gold), False) if gold else (None, False)
@@ -340,26 +350,6 @@ def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_mach
 
 def _labeler(row: LabelerRow) -> Labeler:
     return Labeler(row.id, row.name, row.role, row.password_hash is not None, row.active, row.must_change_password)
-
-
-def _open_batches(labeler_id: int, labelers_per_batch: int, count_machines: bool = True):
-    """Ids of ordinary (not gold) batches this labeler never had that fewer than k labelers hold, oldest
-    first; without `count_machines`, only holders of this labeler's kind count (people, or imported and simulated)."""
-    mine = select(AssignmentRow.batch_id).where(AssignmentRow.labeler_id == labeler_id)
-    holders = (select(AssignmentRow.batch_id, func.count().label("n")).where(_counted(labeler_id, count_machines))
-               .group_by(AssignmentRow.batch_id).subquery())
-    return (select(BatchRow.id).outerjoin(holders, holders.c.batch_id == BatchRow.id)
-            .where(BatchRow.id.not_in(mine), BatchRow.id.not_in(gold_ids()), func.coalesce(holders.c.n, 0) < labelers_per_batch)
-            .order_by(BatchRow.id))
-
-
-def _counted(labeler_id: int, count_machines: bool):
-    """Which assignments take places of labelers_per_batch: all, or those of this labeler's kind
-    (people sign in with a password; imported and simulated labelers have none)."""
-    if count_machines:
-        return true()
-    signs_in = select(LabelerRow.password_hash.is_not(None)).where(LabelerRow.id == labeler_id).scalar_subquery()
-    return AssignmentRow.labeler_id.in_(select(LabelerRow.id).where(LabelerRow.password_hash.is_not(None) == signs_in))
 
 
 def _check_active(labeler: Optional[LabelerRow]) -> None:

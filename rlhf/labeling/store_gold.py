@@ -98,8 +98,9 @@ def gold_ids():
 
 def unseen_gold(labeler_id: int):
     """Ids of the gold batches this labeler has never been handed, in id order."""
-    mine = select(AssignmentRow.batch_id).where(AssignmentRow.labeler_id == labeler_id)
-    return select(GoldRow.batch_id).where(GoldRow.batch_id.not_in(mine)).order_by(GoldRow.batch_id)
+    # NOT EXISTS looks each gold batch up in the (batch, labeler) key; NOT IN read all the labeler's assignments.
+    mine = select(AssignmentRow.id).where(AssignmentRow.batch_id == GoldRow.batch_id, AssignmentRow.labeler_id == labeler_id)
+    return select(GoldRow.batch_id).where(~mine.exists()).order_by(GoldRow.batch_id)
 
 
 def _one_answer_each(answers: Iterable[tuple[int, int]]) -> dict[int, int]:
