@@ -22,7 +22,7 @@ def render_agreement(labels: list, labelers: list[Labeler], num_choices: int, co
     include_all = bool(machines) and st.toggle("Include imported and simulated labelers", value=count_machines, key=_INCLUDE_ALL,
                                                help="Left out by default: " + ", ".join(machines) if machines else None)
     counted = {labeler.id for labeler in labelers if include_all or labeler.kind == "human"}
-    mine = [label for label in labels if label.labeler_id in counted]
+    mine = label_stats.of_labelers(labels, counted)
     result = label_stats.agreement(mine, num_choices)
     if not result.pairs:
         st.info("No batch has choices from two of these labelers yet. Set `labeling.labelers_per_batch` to 2 or more "

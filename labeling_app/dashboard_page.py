@@ -28,16 +28,17 @@ def render_page() -> None:
     run = run_context()
     admin = auth.require_admin(run.store)  # app.py hides the page from labelers' menus; the guard is here
     st.set_page_config(layout="wide")  # tables and charts use the room; the labeling page stays narrow to read
-    labels = run.store.labels()
+    labels = run.store.label_facts()
+    latest = label_stats.latest_per_labeler(labels)  # once: each statistic below takes it as it is
     num_choices = run.config.labeling.samples_per_query
     st.title("Dashboard")
-    _overview(run, labels)
-    _labelers(run, labels, num_choices)
-    render_agreement(labels, run.store.labelers(), num_choices, run.config.labeling.count_machine_labelers)
-    render_gold(run, labels)
-    _positions(labels, num_choices)
-    _times(labels)
-    _reasons(labels)
+    _overview(run, latest)
+    _labelers(run, latest, num_choices)
+    render_agreement(latest, run.store.labelers(), num_choices, run.config.labeling.count_machine_labelers)
+    render_gold(run, latest)
+    _positions(latest, num_choices)
+    _times(labels)  # every effective label, not only the newest of each labeler and batch
+    _reasons(latest)
     _evaluation(run)
     _runs(run)
     _export(run)

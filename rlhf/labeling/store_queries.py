@@ -7,11 +7,12 @@ texts, counts), except `effective_labels_of`, which returns label rows like `Lab
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import NamedTuple, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from rlhf.labeling.schema import BatchRow, ComparisonRow, GoldRow, LabelerRow, LabelRow, QueryRow, SamplingClaimRow
 
@@ -41,8 +42,37 @@ class LabelRecord:
     created_at: datetime
 
 
+class LabelFacts(NamedTuple):
+    """What the statistics read of a label (`rlhf/labeling/stats.py`, `gold.py`, `agreement.py`): the attributes
+    of LabelRow of these names, without its texts and tokens. `shown_order` is a tuple: the labels shown in
+    one order share it."""
+
+    id: int
+    batch_id: int
+    labeler_id: int
+    choice: Optional[int]
+    shown_order: Optional[tuple[int, ...]]
+    skipped: bool
+    flagged: bool
+    reason: Optional[str]
+    seconds: Optional[float]
+
+
 class LabelQueries:
     """Read queries of `LabelStore`; they rely on its `session()`."""
+
+    def label_facts(self) -> list[LabelFacts]:
+        """The effective labels (those no correction supersedes) in id order, as the statistics read them.
+
+        Plain tuples, not `labels()`' ORM rows: at 300,000 labels the dashboard spent about 5 s of CPU
+        building those (bench/label_scale.py)."""
+        stmt = _effective(select(LabelRow.id, LabelRow.batch_id, LabelRow.labeler_id, LabelRow.choice,
+                                 cast(LabelRow.shown_order, Text), LabelRow.skipped, LabelRow.flagged, LabelRow.reason,
+                                 LabelRow.seconds)).order_by(LabelRow.id)
+        orders: dict[str, tuple[int, ...]] = {}
+        with self.session() as s:
+            return [LabelFacts(i, batch, labeler, choice, _order(orders, order), skipped, flagged, reason, seconds)
+                    for i, batch, labeler, choice, order, skipped, flagged, reason, seconds in s.execute(stmt)]
 
     def sampled_query_ids(self, policy: str, round: int) -> set[str]:
         """The ids of the queries that have a batch from `policy` in `round`."""
@@ -108,8 +138,9 @@ class LabelQueries:
         return counts
 
     def _records(self, stmt) -> list[LabelRecord]:
+        decoded: dict[str, object] = {}  # JSON text: its value, decoded once
         with self.session() as s:
-            return [_record(*row) for row in s.execute(stmt.order_by(LabelRow.id))]
+            return [_record(row, decoded) for row in s.execute(stmt.order_by(LabelRow.id))]
 
 
 def _replaced():
@@ -122,15 +153,37 @@ def _effective(stmt):
 
 
 def _label_records():
-    return (select(LabelRow, BatchRow, QueryRow, LabelerRow.name)
+    # Columns, not rows of the three tables: at 300,000 labels, reading the token ids (JSON arrays that no
+    # record holds) and building ORM objects took most of an export's time (bench/label_scale.py). The
+    # JSON columns come as text, decoded once per distinct value (`_record`): a batch has several labels,
+    # and there are only 24 shown orders of four samples.
+    return (select(LabelRow.id, BatchRow.id, QueryRow.id, QueryRow.task, QueryRow.prompt, QueryRow.reference, QueryRow.split,
+                   cast(BatchRow.samples, Text), BatchRow.policy, BatchRow.round, BatchRow.seed, cast(BatchRow.settings, Text),
+                   LabelerRow.name, LabelRow.choice, cast(LabelRow.shown_order, Text), LabelRow.seconds, LabelRow.skipped,
+                   LabelRow.flagged, LabelRow.created_at)
             .join(BatchRow, BatchRow.id == LabelRow.batch_id).join(QueryRow, QueryRow.id == BatchRow.query_id)
             .join(LabelerRow, LabelerRow.id == LabelRow.labeler_id))
 
 
-def _record(label: LabelRow, batch: BatchRow, query: QueryRow, labeler: str) -> LabelRecord:
-    return LabelRecord(
-        label_id=label.id, batch_id=batch.id, query_id=query.id, task=query.task, prompt=query.prompt,
-        reference=query.reference, split=query.split, samples=list(batch.samples), policy=batch.policy,
-        round=batch.round, seed=batch.seed, settings=batch.settings, labeler=labeler, choice=label.choice,
-        shown_order=label.shown_order, seconds=label.seconds, skipped=label.skipped, flagged=label.flagged,
-        created_at=label.created_at)
+def _order(orders: dict, text: Optional[str]) -> Optional[tuple[int, ...]]:
+    """A shown order from its JSON text, decoded once per distinct text (24 orders of four samples)."""
+    if text is None:
+        return None
+    if text not in orders:
+        order = json.loads(text)  # "null" where the ORM stored None as JSON
+        orders[text] = None if order is None else tuple(order)
+    return orders[text]
+
+
+def _record(row, decoded: dict) -> LabelRecord:
+    """A row of `_label_records` (its columns in LabelRecord's order) with the JSON decoded; the records of
+    one batch share its settings dict: read them, never change them."""
+    values = list(row)
+    for i in (7, 11, 14):  # samples, settings, shown_order
+        text = values[i]
+        if text is not None:
+            if text not in decoded:
+                decoded[text] = json.loads(text)
+            values[i] = decoded[text]
+    values[7], values[14] = list(values[7]), None if values[14] is None else list(values[14])
+    return LabelRecord(*values)
