@@ -13,6 +13,7 @@ import random
 import shutil
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ PASSWORD = "bench-password"
 LABELERS_PER_BATCH = 3
 SKIP, FLAG, CORRECT = 0.02, 0.005, 0.01  # shares of the labels
 CHUNK = 5000  # rows per INSERT while building
+BUILD = "v2"  # v2: batches count their holders (migration 0007)
 SKIP_REASONS = ["Can't decide: equally good", "Can't decide: equally bad", "I don't understand the text", "Other: dull"]
 FLAG_REASONS = ["Offensive or harmful", "Garbled or not a real prompt"]
 SETTINGS = {"temperature": 0.7, "top_k": 0, "top_p": 1.0, "max_new_tokens": 24, "num_samples": 4, "batch_size": 16,
@@ -60,7 +62,8 @@ class Plan:
         return {step // 2 + i * step + 1 for i in range(self.gold)}
 
     def key(self) -> str:
-        return f"b{self.batches}-l{self.labels}-u{self.labelers}-g{self.gold}"
+        """Names the built store: its sizes, and BUILD, which a change to the rows built moves on."""
+        return f"{BUILD}-b{self.batches}-l{self.labels}-u{self.labelers}-g{self.gold}"
 
 
 # -- building the store -------------------------------------------------------------------------------
@@ -117,12 +120,14 @@ def label_rows(plan: Plan, rng: random.Random, start: datetime) -> tuple[list[di
     return labels, assignments
 
 
-def batch_rows(first: int, last: int, rng: random.Random, start: datetime) -> tuple[list[dict], list[dict]]:
+def batch_rows(first: int, last: int, rng: random.Random, start: datetime, holders: Counter) -> tuple[list[dict], list[dict]]:
+    """Queries and their batches; `holders`: each batch's assignments (all by people, who have passwords)."""
     queries = [{"id": f"q{i:06d}", "task": "sentiment", "prompt": text(rng, 48), "reference": None, "split": "train",
                 "token_ids": token_ids(rng, 64), "created_at": start + timedelta(seconds=i)} for i in range(first, last + 1)]
     batches = [{"id": i, "query_id": f"q{i:06d}", "samples": [text(rng, 18) for _ in range(4)],
                 "sample_token_ids": [token_ids(rng, 24) for _ in range(4)], "policy": "smollm2-135m", "round": 0,
-                "settings": {**SETTINGS, "seed": i}, "seed": i, "created_at": start + timedelta(seconds=i)}
+                "settings": {**SETTINGS, "seed": i}, "seed": i, "created_at": start + timedelta(seconds=i),
+                "held_by_people": holders[i], "held_by_machines": 0}
                for i in range(first, last + 1)]
     return queries, batches
 
@@ -142,13 +147,14 @@ def build_store(url: str, plan: Plan, log) -> None:
         conn.execute(insert(LabelerRow), [{"id": i, "name": labeler_name(i), "password_hash": hashed,
                                            "role": "admin" if i == 1 else "labeler", "created_at": start}
                                           for i in range(1, plan.labelers + 1)])
+    labels, assignments = label_rows(plan, random.Random(1), start + timedelta(days=1))
+    holders = Counter(row["batch_id"] for row in assignments)
     for first in range(1, plan.batches + 1, CHUNK):
-        queries, batches = batch_rows(first, min(plan.batches, first + CHUNK - 1), rng, start)
+        queries, batches = batch_rows(first, min(plan.batches, first + CHUNK - 1), rng, start, holders)
         with store.engine.begin() as conn:
             conn.execute(insert(QueryRow), queries)
             conn.execute(insert(BatchRow), batches)
         log(f"  {batches[-1]['id']} batches")
-    labels, assignments = label_rows(plan, rng, start + timedelta(days=1))
     with store.engine.begin() as conn:
         conn.execute(insert(GoldRow), [{"batch_id": b, "best": rng.randrange(4), "source": "sim:bench", "created_at": start}
                                        for b in sorted(plan.gold_ids())])

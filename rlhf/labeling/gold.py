@@ -1,6 +1,6 @@
 """Gold accuracy: how often each labeler chose the known best of a gold batch, with a 95% Wilson interval.
 
-Plain functions over the rows of `LabelStore.labels()` and the store's gold answers (`gold_answers()`,
+Plain functions over the labels of `LabelStore.label_facts()` and the store's gold answers (`gold_answers()`,
 {batch id: best index in the stored order}), like `stats.py`: the dashboard, `rlhf gold list` and the
 reward trainer's `reward.min_gold_accuracy` see the same figures. A labeler's newest label of a batch
 counts; a skip or a flag of a gold batch is not scored (it is neither right nor wrong) but counted as

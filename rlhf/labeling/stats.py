@@ -1,6 +1,6 @@
 """Statistics over stored labels: throughput per labeler, agreement between labelers, position bias.
 
-Plain functions over the rows of `LabelStore.labels()` (anything with LabelRow's attributes), so the
+Plain functions over the labels of `LabelStore.label_facts()` (anything with LabelRow's attributes), so the
 labeling app's dashboard and the CLI report the same figures. A labeler's *effective* label of a
 batch is their newest one: an accidental second label of the same batch does not count twice.
 """

@@ -31,7 +31,7 @@ class GoldBatch:
 
 
 class GoldQuestions:
-    """Mixed into LabelStore, which provides `session()` and `labels()`."""
+    """Mixed into LabelStore, which provides `session()` and `label_facts()`."""
 
     def mark_gold(self, answers: Iterable[tuple[int, int]], source: str, replace: bool = False) -> int:
         """Mark each (batch id, best sample's index in the stored order) gold, all or none; returns how
@@ -88,7 +88,7 @@ class GoldQuestions:
         from rlhf.labeling import gold  # numpy and statsmodels, which opening a store does not need
 
         names = {labeler.id: labeler.name for labeler in self.labelers()}
-        return {names[labeler_id]: counts for labeler_id, counts in gold.tally(self.labels(), self.gold_answers()).items()}
+        return {names[labeler_id]: counts for labeler_id, counts in gold.tally(self.label_facts(), self.gold_answers()).items()}
 
 
 def gold_ids():

@@ -89,14 +89,15 @@ class LabelQueries:
 
     def exported_labels(self, task_name: Optional[str] = None) -> list[LabelRecord]:
         """Effective labels in id order, skipped and flagged ones included, of one task's queries (None: all)."""
-        stmt = _effective(_label_records())
+        stmt = _effective(_label_columns())
         if task_name is not None:
+            stmt = stmt.join(BatchRow, BatchRow.id == LabelRow.batch_id).join(QueryRow, QueryRow.id == BatchRow.query_id)
             stmt = stmt.where(QueryRow.task == task_name)
         return self._records(stmt)
 
     def training_labels(self) -> list[LabelRecord]:
         """Effective labels with a choice, neither skipped nor flagged, in id order, of every task."""
-        stmt = _effective(_label_records()).where(LabelRow.skipped.is_(False), LabelRow.flagged.is_(False),
+        stmt = _effective(_label_columns()).where(LabelRow.skipped.is_(False), LabelRow.flagged.is_(False),
                                                   LabelRow.choice.is_not(None))
         return self._records(stmt)
 
@@ -138,9 +139,17 @@ class LabelQueries:
         return counts
 
     def _records(self, stmt) -> list[LabelRecord]:
-        decoded: dict[str, object] = {}  # JSON text: its value, decoded once
+        """The labels `stmt` (of `_label_columns`) selects, each with its batch and query, in id order.
+
+        Two queries in one transaction: the labels, then their batches with their queries, each once
+        (a batch has several labels). At 300,000 labels, reading the three tables' rows (their token ids
+        too, JSON arrays no record holds) for every label took most of an export's time (bench/label_scale.py)."""
         with self.session() as s:
-            return [_record(row, decoded) for row in s.execute(stmt.order_by(LabelRow.id))]
+            labels = s.execute(stmt.order_by(LabelRow.id)).all()
+            held = select(BatchRow.id).where(BatchRow.id.in_(stmt.with_only_columns(LabelRow.batch_id)))
+            batches = {row[0]: row for row in s.execute(_batch_columns().where(BatchRow.id.in_(held)))}
+        orders: dict[str, tuple[int, ...]] = {}
+        return [_record(label, batches[label[1]], orders) for label in labels]
 
 
 def _replaced():
@@ -152,17 +161,27 @@ def _effective(stmt):
     return stmt.where(LabelRow.id.not_in(_replaced()))
 
 
-def _label_records():
-    # Columns, not rows of the three tables: at 300,000 labels, reading the token ids (JSON arrays that no
-    # record holds) and building ORM objects took most of an export's time (bench/label_scale.py). The
-    # JSON columns come as text, decoded once per distinct value (`_record`): a batch has several labels,
-    # and there are only 24 shown orders of four samples.
-    return (select(LabelRow.id, BatchRow.id, QueryRow.id, QueryRow.task, QueryRow.prompt, QueryRow.reference, QueryRow.split,
-                   cast(BatchRow.samples, Text), BatchRow.policy, BatchRow.round, BatchRow.seed, cast(BatchRow.settings, Text),
-                   LabelerRow.name, LabelRow.choice, cast(LabelRow.shown_order, Text), LabelRow.seconds, LabelRow.skipped,
-                   LabelRow.flagged, LabelRow.created_at)
-            .join(BatchRow, BatchRow.id == LabelRow.batch_id).join(QueryRow, QueryRow.id == BatchRow.query_id)
+def _label_columns():
+    """What a LabelRecord holds of a label; the JSON shown order as text, decoded once per order (`_order`)."""
+    return (select(LabelRow.id, LabelRow.batch_id, LabelerRow.name, LabelRow.choice, cast(LabelRow.shown_order, Text),
+                   LabelRow.seconds, LabelRow.skipped, LabelRow.flagged, LabelRow.created_at)
             .join(LabelerRow, LabelerRow.id == LabelRow.labeler_id))
+
+
+def _batch_columns():
+    """What a LabelRecord holds of a batch and its query, in the record's order (not the token ids)."""
+    return (select(BatchRow.id, QueryRow.id, QueryRow.task, QueryRow.prompt, QueryRow.reference, QueryRow.split,
+                   BatchRow.samples, BatchRow.policy, BatchRow.round, BatchRow.seed, BatchRow.settings)
+            .join(QueryRow, QueryRow.id == BatchRow.query_id))
+
+
+def _record(label, batch, orders: dict) -> LabelRecord:
+    """A record of rows of `_label_columns` and `_batch_columns`; records of one batch share its settings dict."""
+    label_id, batch_id, labeler, choice, order, seconds, skipped, flagged, created_at = label
+    _, query_id, task, prompt, reference, split, samples, policy, round_, seed, settings = batch
+    order = _order(orders, order)
+    return LabelRecord(label_id, batch_id, query_id, task, prompt, reference, split, list(samples), policy, round_, seed,
+                       settings, labeler, choice, None if order is None else list(order), seconds, skipped, flagged, created_at)
 
 
 def _order(orders: dict, text: Optional[str]) -> Optional[tuple[int, ...]]:
@@ -173,17 +192,3 @@ def _order(orders: dict, text: Optional[str]) -> Optional[tuple[int, ...]]:
         order = json.loads(text)  # "null" where the ORM stored None as JSON
         orders[text] = None if order is None else tuple(order)
     return orders[text]
-
-
-def _record(row, decoded: dict) -> LabelRecord:
-    """A row of `_label_records` (its columns in LabelRecord's order) with the JSON decoded; the records of
-    one batch share its settings dict: read them, never change them."""
-    values = list(row)
-    for i in (7, 11, 14):  # samples, settings, shown_order
-        text = values[i]
-        if text is not None:
-            if text not in decoded:
-                decoded[text] = json.loads(text)
-            values[i] = decoded[text]
-    values[7], values[14] = list(values[7]), None if values[14] is None else list(values[14])
-    return LabelRecord(*values)
