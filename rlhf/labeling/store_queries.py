@@ -74,6 +74,13 @@ class LabelQueries:
             return [LabelFacts(i, batch, labeler, choice, _order(orders, order), skipped, flagged, reason, seconds)
                     for i, batch, labeler, choice, order, skipped, flagged, reason, seconds in s.execute(stmt)]
 
+    def label_rows_and_newest(self) -> tuple[int, Optional[int]]:
+        """(label rows, the newest one's id), superseded ones included: labels are only ever added, so any
+        new label changes these (the dashboard's figures are kept until then)."""
+        with self.session() as s:
+            rows, newest = s.execute(select(func.count(LabelRow.id), func.max(LabelRow.id))).one()
+        return rows, newest
+
     def sampled_query_ids(self, policy: str, round: int) -> set[str]:
         """The ids of the queries that have a batch from `policy` in `round`."""
         with self.session() as s:
