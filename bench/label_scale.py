@@ -98,7 +98,10 @@ def check_args(args) -> list[str]:
     if args.labelers < LABELERS_PER_BATCH:
         problems.append(f"--labelers must be at least {LABELERS_PER_BATCH} (labelers per batch)")
     plan = Plan.of(args)
-    if plan.open_places < args.sessions * (args.steps + 1):
+    if plan.ordinary < 0:
+        problems.append(f"{args.labels} labels are fewer than the gold answers ({plan.gold} gold batches x {args.labelers} "
+                        f"labelers) and corrections: give more --labels or fewer --gold")
+    elif plan.open_places < args.sessions * (args.steps + 1):
         problems.append(f"{args.labels} labels leave {plan.open_places} open places on {args.batches} batches; the sessions "
                         f"need {args.sessions * (args.steps + 1)}: give more --batches or fewer --labels")
     return problems

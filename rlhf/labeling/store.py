@@ -25,7 +25,7 @@ from rlhf.config import Config
 from rlhf.errors import LabelerInactive, LabelTooSoon, RLHFError
 from rlhf.labeling import migrations, passwords
 from rlhf.labeling.app_sessions import AppSessions
-from rlhf.labeling.engine import prepare_sqlite_file, store_engine
+from rlhf.labeling.engine import READS_ONLY, prepare_sqlite_file, store_engine
 from rlhf.labeling.labeler_admin import LabelerAdmin, check_role, record_action
 from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
@@ -98,6 +98,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
             self.engine.dispose()
             raise
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._reading = sessionmaker(self.engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False)
 
     @classmethod
     def for_run(cls, run_dir: str | Path, url: Optional[str] = None) -> "LabelStore":
@@ -108,6 +109,11 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
 
     def session(self) -> Session:
         return self._session()
+
+    def reading(self) -> Session:
+        """A session for a long read that writes nothing: it reads one snapshot of the store without taking
+        the lock that writers take (engine.py), so labeling goes on meanwhile."""
+        return self._reading()
 
     # -- queries and sample batches -------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class LabelFacts(NamedTuple):
 
 
 class LabelQueries:
-    """Read queries of `LabelStore`; they rely on its `session()`."""
+    """Read queries of `LabelStore`; they rely on its `session()` and, for the long ones, `reading()`."""
 
     def label_facts(self) -> list[LabelFacts]:
         """The effective labels (those no correction supersedes) in id order, as the statistics read them.
@@ -70,14 +70,14 @@ class LabelQueries:
                                  cast(LabelRow.shown_order, Text), LabelRow.skipped, LabelRow.flagged, LabelRow.reason,
                                  LabelRow.seconds)).order_by(LabelRow.id)
         orders: dict[str, tuple[int, ...]] = {}
-        with self.session() as s:
+        with self.reading() as s:
             return [LabelFacts(i, batch, labeler, choice, _order(orders, order), skipped, flagged, reason, seconds)
                     for i, batch, labeler, choice, order, skipped, flagged, reason, seconds in s.execute(stmt)]
 
     def label_rows_and_newest(self) -> tuple[int, Optional[int]]:
         """(label rows, the newest one's id), superseded ones included: labels are only ever added, so any
         new label changes these (the dashboard's figures are kept until then)."""
-        with self.session() as s:
+        with self.reading() as s:
             rows, newest = s.execute(select(func.count(LabelRow.id), func.max(LabelRow.id))).one()
         return rows, newest
 
@@ -148,10 +148,10 @@ class LabelQueries:
     def _records(self, stmt) -> list[LabelRecord]:
         """The labels `stmt` (of `_label_columns`) selects, each with its batch and query, in id order.
 
-        Two queries in one transaction: the labels, then their batches with their queries, each once
-        (a batch has several labels). At 300,000 labels, reading the three tables' rows (their token ids
+        Two queries of one snapshot (`reading()`: labeling goes on meanwhile): the labels, then their batches
+        with their queries, each once (a batch has several labels). At 300,000 labels, reading the three tables' rows (their token ids
         too, JSON arrays no record holds) for every label took most of an export's time (bench/label_scale.py)."""
-        with self.session() as s:
+        with self.reading() as s:
             labels = s.execute(stmt.order_by(LabelRow.id)).all()
             held = select(BatchRow.id).where(BatchRow.id.in_(stmt.with_only_columns(LabelRow.batch_id)))
             batches = {row[0]: row for row in s.execute(_batch_columns().where(BatchRow.id.in_(held)))}
