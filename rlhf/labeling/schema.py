@@ -81,8 +81,8 @@ class AssignmentRow(Base):
     """A batch handed to a labeler, with the order its samples are shown in (fixed on assignment)."""
 
     __tablename__ = "assignments"
-    # (labeler, done): a labeler's open item and their progress are read from the index alone.
-    __table_args__ = (UniqueConstraint("batch_id", "labeler_id"), Index("ix_assignments_labeler_id_done", "labeler_id", "done"))
+    # (labeler, done, batch): a labeler's open item, progress and batches had are read from the index alone.
+    __table_args__ = (UniqueConstraint("batch_id", "labeler_id"), Index("ix_assignments_labeler_id_done_batch_id", "labeler_id", "done", "batch_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("sample_batches.id"), index=True)

@@ -111,8 +111,10 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         return self._session()
 
     def reading(self) -> Session:
-        """A session for a long read that writes nothing: it reads one snapshot of the store without taking
-        the lock that writers take (engine.py), so labeling goes on meanwhile."""
+        """A session that writes nothing: it reads one snapshot of the store without taking the lock that
+        writers take (engine.py), so neither waits for the other. Long reads (the dashboard's labels, exports)
+        no longer hold up labeling, and the labeling page's own reads (its labeler, its progress) no longer
+        queue behind other labelers' writes."""
         return self._reading()
 
     # -- queries and sample batches -------------------------------------------------------------
@@ -181,7 +183,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
 
     def labeler_by_id(self, labeler_id: int) -> Optional[Labeler]:
         """As stored now: the app re-reads it on every action (role, deactivation, one-time password)."""
-        with self.session() as s:
+        with self.reading() as s:
             row = s.get(LabelerRow, labeler_id)
             return _labeler(row) if row else None
 
@@ -207,7 +209,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         Without `count_machines`, people and imported or simulated labelers hold places apart.
         With probability `gold_rate`, a gold batch they have never had instead (`store_gold.py`)."""
         rng = rng or random.Random()
-        with self.session() as s, s.begin():
+        with self.reading() as s:
             open_row = s.scalar(select(AssignmentRow).where(AssignmentRow.labeler_id == labeler_id,
                                                             AssignmentRow.done.is_(False)).order_by(AssignmentRow.id))
             if open_row is not None:
@@ -294,7 +296,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
 
     def label_for_token(self, token: str) -> Optional[int]:
         """The id of the label stored with this client token, else None."""
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(LabelRow.id).where(LabelRow.client_token == token))
 
     def correct(self, label_id: int, **changes) -> int:
@@ -320,7 +322,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
                  gold_rate: float = 0.0) -> Progress:
         """Done, available and labels per hour. With `gold_rate`, the gold batches the labeler has not had
         count as available from the start, so handing one out changes nothing on the page."""
-        with self.session() as s:
+        with self.reading() as s:
             done = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(True)))
             open_now = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(False)))
             ordinary = open_batches(labeler_id, labelers_per_batch, count_machines, is_person(s, labeler_id))

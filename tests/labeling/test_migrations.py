@@ -41,7 +41,7 @@ def create_baseline_tables(engine) -> None:
 # Added by later revisions (0004, 0006, 0007).
 LATER_COLUMNS = [("comparisons", "claimed_at"), ("labelers", "must_change_password"),
                  ("sample_batches", "held_by_people"), ("sample_batches", "held_by_machines")]
-LATER_INDEXES = ["ix_sample_batches_held", "ix_sample_batches_held_by_machines", "ix_assignments_labeler_id_done",
+LATER_INDEXES = ["ix_sample_batches_held", "ix_sample_batches_held_by_machines", "ix_assignments_labeler_id_done_batch_id",
                  "ix_labels_labeler_id_created_at_seconds"]  # 0007
 REPLACED_INDEXES = [("ix_assignments_labeler_id", "assignments", "labeler_id"), ("ix_labels_labeler_id", "labels", "labeler_id")]  # by 0007
 BATCH_0001 = ("INSERT INTO sample_batches (query_id, samples, policy, round, settings, seed, created_at) "

@@ -3,9 +3,9 @@
 `sample_batches.held_by_people` and `held_by_machines` count the batch's assignments by labelers with a
 password and without (`rlhf/labeling/store_places.py`); they are counted here from the assignments
 of an existing store. With their indexes the store finds the batches fewer than labelers_per_batch
-hold without counting every assignment. `assignments (labeler_id, done)` and `labels (labeler_id,
-created_at, seconds)` replace the single-column labeler indexes: a labeler's open item, progress and
-labels per hour are read from the index alone. Measured by bench/label_scale.py (100,000 batches,
+hold without counting every assignment. `assignments (labeler_id, done, batch_id)` and `labels
+(labeler_id, created_at, seconds)` replace the single-column labeler indexes: a labeler's open item,
+progress, batches had and labels per hour are read from the index alone. Measured by bench/label_scale.py (100,000 batches,
 300,000 labels).
 
 Revision ID: 0007
@@ -37,7 +37,7 @@ def upgrade() -> None:
     op.create_index("ix_sample_batches_held", "sample_batches", ["held_by_people", "held_by_machines", "id"])
     op.create_index("ix_sample_batches_held_by_machines", "sample_batches", ["held_by_machines", "id"])
     op.drop_index("ix_assignments_labeler_id", "assignments")
-    op.create_index("ix_assignments_labeler_id_done", "assignments", ["labeler_id", "done"])
+    op.create_index("ix_assignments_labeler_id_done_batch_id", "assignments", ["labeler_id", "done", "batch_id"])
     op.drop_index("ix_labels_labeler_id", "labels")
     op.create_index("ix_labels_labeler_id_created_at_seconds", "labels", ["labeler_id", "created_at", "seconds"])
 
@@ -45,7 +45,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_labels_labeler_id_created_at_seconds", "labels")
     op.create_index("ix_labels_labeler_id", "labels", ["labeler_id"])
-    op.drop_index("ix_assignments_labeler_id_done", "assignments")
+    op.drop_index("ix_assignments_labeler_id_done_batch_id", "assignments")
     op.create_index("ix_assignments_labeler_id", "assignments", ["labeler_id"])
     op.drop_index("ix_sample_batches_held_by_machines", "sample_batches")
     op.drop_index("ix_sample_batches_held", "sample_batches")
