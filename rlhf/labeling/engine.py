@@ -48,6 +48,14 @@ def _reads_only(conn) -> bool:
     return bool(conn.get_execution_options().get(READS_ONLY))
 
 
+def reading_engine(engine: Engine) -> Engine:
+    """The engine of the transactions that write nothing (`LabelStore.reading()`): no writers' lock, one snapshot."""
+    if engine.dialect.name == "postgresql":
+        # psycopg sends these with its BEGIN: no statement (no round trip) of their own.
+        return engine.execution_options(**{READS_ONLY: True}, isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return engine.execution_options(**{READS_ONLY: True})
+
+
 def sqlite_store_path(url: str) -> Optional[Path]:
     """The file an SQLite URL names; None for other databases and in-memory SQLite."""
     parsed = make_url(url)
@@ -126,8 +134,7 @@ _PG_STORE_LOCK = 0x726C6873  # pg_advisory_xact_lock key of the store's transact
 
 
 def _postgres_store_lock(conn) -> None:
-    if _reads_only(conn):  # one snapshot for all its statements, and no lock: writers go on meanwhile
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    if _reads_only(conn):  # a snapshot (reading_engine), and no lock: writers go on meanwhile
         return
-    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_WAIT_S}s'")
-    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_STORE_LOCK})")
+    # One statement, one round trip: the lock wait's limit for this transaction, then the lock.
+    conn.exec_driver_sql(f"SELECT set_config('lock_timeout', '{BUSY_WAIT_S}s', true), pg_advisory_xact_lock({_PG_STORE_LOCK})")

@@ -5,8 +5,9 @@ in the run directory by default (WAL mode, so the app and a trainer can read whi
 writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy URL should work.
 Opening a store brings its schema to the newest migration (`rlhf/labeling/migrations`). Labels are append-only.
 The read queries of sampling, export, reward training and import are in `rlhf/labeling/store_queries.py`,
-sampling claims in `store_claims.py`, pairwise comparisons in `store_comparisons.py`, gold questions in `store_gold.py`;
-the SQLite file is checked on opening (`integrity.py`).
+sampling claims in `store_claims.py`, pairwise comparisons in `store_comparisons.py`, gold questions in `store_gold.py`,
+the batches open to a labeler (each batch's holder counts) in `store_places.py`; the SQLite file is checked on
+opening (`integrity.py`). Reads that write nothing go through `reading()`, which takes no writers' lock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +26,7 @@ from rlhf.config import Config
 from rlhf.errors import LabelerInactive, LabelTooSoon, RLHFError
 from rlhf.labeling import migrations, passwords
 from rlhf.labeling.app_sessions import AppSessions
-from rlhf.labeling.engine import READS_ONLY, prepare_sqlite_file, store_engine
+from rlhf.labeling.engine import prepare_sqlite_file, reading_engine, store_engine
 from rlhf.labeling.labeler_admin import LabelerAdmin, check_role, record_action
 from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
@@ -98,7 +99,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
             self.engine.dispose()
             raise
         self._session = sessionmaker(self.engine, expire_on_commit=False)
-        self._reading = sessionmaker(self.engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False)
+        self._reading = sessionmaker(reading_engine(self.engine), expire_on_commit=False)
 
     @classmethod
     def for_run(cls, run_dir: str | Path, url: Optional[str] = None) -> "LabelStore":
@@ -246,10 +247,6 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         A label with a `client_token` already stored is not stored again: its id is returned.
         `min_seconds`: refuse (LabelTooSoon) a label on an open assignment handed out less than this long ago.
         """
-        if client_token is not None:
-            existing = self.label_for_token(client_token)
-            if existing is not None:
-                return existing
         try:
             return self._insert_label(labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
                                       client_token, supersedes, created_at, min_seconds)
@@ -266,6 +263,10 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
     def _insert_label(self, labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
                       client_token, supersedes, created_at=None, min_seconds=None) -> int:
         with self.session() as s, s.begin():
+            # In the same transaction as the insert (one fewer on the labeling page's path).
+            existing = s.scalar(select(LabelRow.id).where(LabelRow.client_token == client_token)) if client_token else None
+            if existing is not None:
+                return existing
             batch = s.get(BatchRow, batch_id)
             _check_label(batch, batch_id, choice, shown_order, skipped, flagged)
             labeler = s.get(LabelerRow, labeler_id)
@@ -322,20 +323,21 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
                  gold_rate: float = 0.0) -> Progress:
         """Done, available and labels per hour. With `gold_rate`, the gold batches the labeler has not had
         count as available from the start, so handing one out changes nothing on the page."""
+        count = lambda stmt: select(func.count()).select_from(stmt.subquery()).scalar_subquery()
+        mine = select(AssignmentRow.id).where(AssignmentRow.labeler_id == labeler_id)
         with self.reading() as s:
-            done = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(True)))
-            open_now = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(False)))
             ordinary = open_batches(labeler_id, labelers_per_batch, count_machines, is_person(s, labeler_id))
-            remaining = s.scalar(select(func.count()).select_from(ordinary.subquery()))
-            if gold_rate > 0:
-                remaining += s.scalar(select(func.count()).select_from(unseen_gold(labeler_id).subquery()))
-            since = utcnow() - timedelta(hours=1)
-            recent = s.scalar(select(func.count()).where(LabelRow.labeler_id == labeler_id, LabelRow.created_at >= since))
-            timed = s.execute(select(func.count(LabelRow.seconds), func.sum(LabelRow.seconds))
-                              .where(LabelRow.labeler_id == labeler_id)).one()
+            figures = [count(mine.where(AssignmentRow.done.is_(True))), count(mine.where(AssignmentRow.done.is_(False))),
+                       count(ordinary), count(unseen_gold(labeler_id)) if gold_rate > 0 else literal(0),
+                       count(select(LabelRow.id).where(LabelRow.labeler_id == labeler_id,
+                                                       LabelRow.created_at >= utcnow() - timedelta(hours=1))),
+                       count(select(LabelRow.seconds).where(LabelRow.labeler_id == labeler_id, LabelRow.seconds.is_not(None))),
+                       select(func.sum(LabelRow.seconds)).where(LabelRow.labeler_id == labeler_id).scalar_subquery()]
+            # One statement (one round trip to a server) for all the figures of the labeling page's bar.
+            done, open_now, remaining, gold, recent, timed, seconds = s.execute(select(*figures)).one()
         # The rate while labeling: timed labels over the seconds they took (untimed ones have no duration).
-        rate = 3600.0 * timed[0] / timed[1] if timed[1] else (float(recent) if recent else None)
-        return Progress(done=done, available=done + open_now + remaining, labels_per_hour=rate)
+        rate = 3600.0 * timed / seconds if seconds else (float(recent) if recent else None)
+        return Progress(done=done, available=done + open_now + remaining + gold, labels_per_hour=rate)
 
 
 def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_machines: bool, person: bool,
