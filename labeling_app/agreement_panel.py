@@ -1,34 +1,31 @@
 """The dashboard's agreement section: observed against chance, Fleiss' kappa and Krippendorff's alpha
 with 95% intervals, and the pairwise matrix, over human labelers unless the admin includes the
 imported and simulated ones (a toggle, on by default with `labeling.count_machine_labelers`;
-`rlhf.labeling.agreement` computes, this lays it out)."""
+`rlhf.labeling.agreement` computes, once per reading of the store (`dashboard_figures`); this lays it out)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from rlhf.labeling import agreement as chance_corrected
-from rlhf.labeling import stats as label_stats
+from labeling_app.dashboard_figures import Figures
 from rlhf.labeling.agreement import Estimate
 from rlhf.labeling.store import Labeler
 
 _INCLUDE_ALL = "agreement_include_machines"
 
 
-def render_agreement(labels: list, labelers: list[Labeler], num_choices: int, count_machines: bool = False) -> None:
+def render_agreement(figures: Figures, count_machines: bool = False) -> None:
     st.subheader("Agreement between labelers")
-    machines = [labeler.name for labeler in labelers if labeler.kind != "human"]
+    machines = [labeler.name for labeler in figures.labelers if labeler.kind != "human"]
     include_all = bool(machines) and st.toggle("Include imported and simulated labelers", value=count_machines, key=_INCLUDE_ALL,
                                                help="Left out by default: " + ", ".join(machines) if machines else None)
-    counted = {labeler.id for labeler in labelers if include_all or labeler.kind == "human"}
-    mine = [label for label in labels if label.labeler_id in counted]
-    result = label_stats.agreement(mine, num_choices)
+    found = figures.agreement(include_all)
+    result, scores = found.observed, found.corrected
     if not result.pairs:
         st.info("No batch has choices from two of these labelers yet. Set `labeling.labelers_per_batch` to 2 or more "
                 "to measure agreement.")
         return
-    scores = _chance_corrected(tuple(label.id for label in mine), mine, num_choices)
     cols = st.columns(4)
     cols[0].metric("Observed agreement", f"{result.rate:.0%}", help=f"chance: {result.chance:.0%}")
     cols[1].metric("Fleiss' κ", _value(scores.fleiss_kappa), help=_interval(scores.fleiss_kappa, f"{scores.raters} raters each"))
@@ -37,12 +34,7 @@ def render_agreement(labels: list, labelers: list[Labeler], num_choices: int, co
     st.caption(f"Observed: the share of pairs of labelers who chose the same continuation of a batch (chance "
                f"{result.chance:.0%}). κ and α correct it for chance: 0 is chance, 1 perfect agreement; "
                f"95% intervals by resampling batches. κ {_interval(scores.fleiss_kappa)}; α {_interval(scores.krippendorff_alpha)}.")
-    _matrix(mine, labelers)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _chance_corrected(label_ids: tuple, _labels: list, num_choices: int):
-    return chance_corrected.chance_corrected(_labels, num_choices=num_choices)
+    _matrix(found.pairs, figures.labelers)
 
 
 def _value(estimate: Estimate) -> str:
@@ -56,8 +48,7 @@ def _interval(estimate: Estimate, note: str = "") -> str:
     return f"[{estimate.low:.2f}, {estimate.high:.2f}] on {estimate.items} batches{suffix}"
 
 
-def _matrix(labels: list, labelers: list[Labeler]) -> None:
-    pairs = chance_corrected.pairwise(labels)
+def _matrix(pairs: dict, labelers: list[Labeler]) -> None:
     names = {labeler.id: labeler.name for labeler in labelers}
     who = sorted({i for pair in pairs for i in pair}, key=lambda i: names.get(i, ""))
     if len(who) < 2:

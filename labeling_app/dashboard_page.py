@@ -1,9 +1,10 @@
 """The admins' dashboard: progress per labeler, agreement, gold questions, position bias, time per label, evaluation,
 export, and the team (labelers, passwords, roles, and the record of admin actions).
 
-The figures come from `rlhf.labeling.stats` (the CLI reports the same ones), the human win rates from
-`rlhf.evaluation.win_rates` and the runs' evaluation summaries from `rlhf.evaluation.dashboard_rows`; this page only lays
-them out.
+The figures come from `rlhf.labeling.stats` (the CLI reports the same ones), read and kept between renders by
+`dashboard_figures` (a large store's are computed in the background after a change, and the page says which labels
+they count), the human win rates from `rlhf.evaluation.win_rates` and the runs' evaluation summaries from
+`rlhf.evaluation.dashboard_rows`; this page only lays them out.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from labeling_app import auth, render
+from labeling_app import auth, dashboard_figures, render
 from labeling_app.agreement_panel import render_agreement
 from labeling_app.context import RunContext, run_context
+from labeling_app.dashboard_figures import Figures
 from labeling_app.gold_panel import render_gold
 from labeling_app.team_panel import render_team
 from rlhf.errors import RLHFError
 from rlhf.evaluation.dashboard_rows import comparison_rows, eval_summaries
 from rlhf.evaluation.win_rates import comparison_win_rates
-from rlhf.labeling import stats as label_stats
 
 BASELINE = "zero-shot"
 
@@ -27,40 +28,39 @@ BASELINE = "zero-shot"
 def render_page() -> None:
     run = run_context()
     admin = auth.require_admin(run.store)  # app.py hides the page from labelers' menus; the guard is here
-    labels = run.store.labels()
-    num_choices = run.config.labeling.samples_per_query
+    count_machines = run.config.labeling.count_machine_labelers
+    figures, note = dashboard_figures.figures(run.store, run.config.labeling.samples_per_query, count_machines)
     st.title("Dashboard")
-    _overview(run, labels)
-    _labelers(run, labels, num_choices)
-    render_agreement(labels, run.store.labelers(), num_choices, run.config.labeling.count_machine_labelers)
-    render_gold(run, labels)
-    _positions(labels, num_choices)
-    _times(labels)
-    _reasons(labels)
+    if note:
+        st.info(note, icon=":material/schedule:")
+    _overview(run, figures)
+    _labelers(figures)
+    render_agreement(figures, count_machines)
+    render_gold(run, figures)
+    _positions(figures)
+    _times(figures)
+    _reasons(figures)
     _evaluation(run)
     _runs(run)
     _export(run)
     render_team(run.store, admin)
 
 
-def _overview(run: RunContext, labels: list) -> None:
-    latest = label_stats.latest_per_labeler(labels)
-    chosen = sum(1 for label in latest if label_stats.is_choice(label))
-    flagged = sum(1 for label in latest if label.flagged)
+def _overview(run: RunContext, figures: Figures) -> None:
+    chosen, skipped, flagged = figures.overview
     cols = st.columns(4)
     cols[0].metric("Sample batches", run.store.count_batches())
     cols[1].metric("Choices", chosen)
-    cols[2].metric("Skipped", sum(1 for label in latest if label.skipped and not label.flagged))
+    cols[2].metric("Skipped", skipped)
     cols[3].metric("Flagged prompts", flagged)
 
 
-def _labelers(run: RunContext, labels: list, num_choices: int) -> None:
+def _labelers(figures: Figures) -> None:
     st.subheader("Labelers")
-    names = {labeler.id: labeler.name for labeler in run.store.labelers()}
     rows = [{"labeler": r.name, "chosen": r.chosen, "skipped": r.skipped, "flagged": r.flagged,
              "median s/label": r.median_seconds, "labels/hour": r.labels_per_hour,
              "agreement with others": r.agreement}
-            for r in label_stats.labeler_stats(labels, names, num_choices)]
+            for r in figures.labeler_rows]
     if not rows:
         st.info("No labelers yet: add them under Team, below, or with `rlhf labelers add`.")
         return
@@ -71,9 +71,9 @@ def _labelers(run: RunContext, labels: list, num_choices: int) -> None:
     })
 
 
-def _positions(labels: list, num_choices: int) -> None:
+def _positions(figures: Figures) -> None:
     st.subheader("Choices by position on screen")
-    counts = label_stats.position_counts(labels, num_choices)
+    counts = figures.positions
     total = sum(counts)
     if not total:
         st.info("No choices yet.")
@@ -85,21 +85,21 @@ def _positions(labels: list, num_choices: int) -> None:
                + ", ".join(f"position {p + 1}: {n / total:.0%}" for p, n in enumerate(counts)) + ".")
 
 
-def _times(labels: list) -> None:
+def _times(figures: Figures) -> None:
     st.subheader("Time per label")
-    quantiles = label_stats.seconds_quantiles(labels)
+    quantiles, histogram = figures.seconds
     if not quantiles:
         st.info("No timed labels yet.")
         return
     cols = st.columns(len(quantiles))
     for col, (q, seconds) in zip(cols, quantiles.items()):
         col.metric(f"{q:.0%} of labels within", f"{seconds:.1f} s")
-    histogram = pd.DataFrame(label_stats.seconds_histogram(labels), columns=["seconds", "labels"])
+    histogram = pd.DataFrame(histogram, columns=["seconds", "labels"])
     st.bar_chart(histogram, x="seconds", y="labels", sort=False, height=220)
 
 
-def _reasons(labels: list) -> None:
-    reasons = label_stats.reason_counts(labels)
+def _reasons(figures: Figures) -> None:
+    reasons = figures.reasons
     if reasons:
         st.subheader("Skips and flags")
         st.dataframe(pd.DataFrame(reasons, columns=["kind", "reason", "count"]), hide_index=True)

@@ -12,17 +12,18 @@ import streamlit as st
 
 from labeling_app import auth, render
 from labeling_app.context import RunContext
+from labeling_app.dashboard_figures import Figures
 from rlhf.errors import RLHFError
-from rlhf.labeling.gold import GoldScore, gold_scores
+from rlhf.labeling.gold import GoldScore
 
 _BATCH, _NOTICE = "gold_batch_id", "gold_notice"
 
 
-def render_gold(run: RunContext, labels: list) -> None:
+def render_gold(run: RunContext, figures: Figures) -> None:
     st.subheader("Gold questions")
     labeling = run.config.labeling
-    answers = run.store.gold_answers()
-    scores = gold_scores(labels, answers, {labeler.id: labeler.name for labeler in run.store.labelers()})
+    answers = run.store.gold_answers()  # as stored now: the form below shows and changes them
+    scores = figures.gold
     cols = st.columns(3)
     cols[0].metric("Gold batches", len(answers))
     cols[1].metric("Served as", f"{labeling.gold_rate:.0%} of items", help="labeling.gold_rate: the share of the items handed "

@@ -64,7 +64,7 @@ def _list(config, store) -> None:
     batches = store.gold_batches()
     print(f"{len(batches)} gold batches; served at labeling.gold_rate {labeling.gold_rate:g}")
     names = {labeler.id: labeler.name for labeler in store.labelers()}
-    for row in gold_scores(store.labels(), store.gold_answers(), names):
+    for row in gold_scores(store.label_facts(), store.gold_answers(), names):
         low, high = row.interval
         accuracy = f"{row.accuracy:.0%} [{low:.0%}, {high:.0%}]" if row.answered else "n/a"
         majority = f"{row.majority_agreement:.0%} of {row.majority_batches}" if row.majority_batches else "n/a"

@@ -18,7 +18,8 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from rlhf.labeling.stats import DEFAULT_CHOICES, choice_pairs, labels_by_batch
+from rlhf.labeling import resampling
+from rlhf.labeling.stats import DEFAULT_CHOICES, choice_pairs, labels_by_batch, of_labelers
 
 
 @dataclass
@@ -38,13 +39,9 @@ class ChanceCorrected:
 
 def choices_by_batch(labels: Iterable, include: Optional[set[int]] = None) -> dict[int, dict[int, int]]:
     """{batch id: {labeler id: choice}} for batches chosen by 2+ of the labelers in `include` (all when None)."""
-    by_batch = labels_by_batch(_of(labels, include))
+    by_batch = labels_by_batch(of_labelers(labels, include))
     return {batch: {label.labeler_id: label.choice for label in chosen} for batch, chosen in by_batch.items()
             if len(chosen) > 1}
-
-
-def _of(labels: Iterable, include: Optional[set[int]]) -> list:
-    return [label for label in labels if include is None or label.labeler_id in include]
 
 
 def category_counts(rated: Iterable[dict[int, int]], num_choices: int) -> np.ndarray:
@@ -78,14 +75,21 @@ def krippendorff_alpha(table: np.ndarray) -> Optional[float]:
     return value if np.isfinite(value) else None
 
 
-def bootstrap(statistic, table: np.ndarray, resamples: int, seed: int) -> Estimate:
+def bootstrap(statistic, table: np.ndarray, resamples: int, seed: int, all_at_once=None) -> Estimate:
+    """The statistic of `table` with the percentile interval of its values on `resamples` resamples of the
+    rows (seeded). `all_at_once(rows, counts)`: the statistic of every resample from its counts of each
+    distinct row (`resampling.py`), the same values far sooner; without it, one call per resample."""
     value = statistic(table)
     if value is None or resamples <= 0:
         return Estimate(value, None, None, len(table))
-    rng = np.random.default_rng(seed)
-    draws = [statistic(table[rng.integers(0, len(table), len(table))]) for _ in range(resamples)]
-    draws = [d for d in draws if d is not None]
-    low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5])) if draws else (None, None)
+    if all_at_once is not None:
+        draws = all_at_once(*resampling.resampled_counts(table, resamples, seed))
+        draws = draws[np.isfinite(draws)]
+    else:
+        rng = np.random.default_rng(seed)
+        draws = [statistic(table[rng.integers(0, len(table), len(table))]) for _ in range(resamples)]
+        draws = [d for d in draws if d is not None]
+    low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5])) if len(draws) else (None, None)
     return Estimate(value, low, high, len(table))
 
 
@@ -95,15 +99,16 @@ def chance_corrected(labels: Iterable, include: Optional[set[int]] = None, num_c
     rated = list(choices_by_batch(labels, include).values())
     raters = Counter(len(row) for row in rated).most_common(1)[0][0] if rated else 0
     fleiss_table = category_counts([row for row in rated if len(row) == raters], num_choices)
-    return ChanceCorrected(fleiss_kappa=bootstrap(fleiss_kappa, fleiss_table, resamples, seed), raters=raters,
-                           krippendorff_alpha=bootstrap(krippendorff_alpha, category_counts(rated, num_choices),
-                                                        resamples, seed))
+    alpha_table = category_counts(rated, num_choices)
+    return ChanceCorrected(fleiss_kappa=bootstrap(fleiss_kappa, fleiss_table, resamples, seed, resampling.fleiss_kappas),
+                           raters=raters, krippendorff_alpha=bootstrap(krippendorff_alpha, alpha_table, resamples, seed,
+                                                                       resampling.krippendorff_alphas))
 
 
 def pairwise(labels: Iterable, include: Optional[set[int]] = None) -> dict[tuple[int, int], tuple[int, int]]:
     """{(labeler a, labeler b) with a < b: (batches both chose alike, batches both chose)}."""
     counts: dict[tuple[int, int], list[int]] = {}
-    for a, b, same, _ in choice_pairs(labels_by_batch(_of(labels, include)), DEFAULT_CHOICES):
+    for a, b, same, _ in choice_pairs(labels_by_batch(of_labelers(labels, include)), DEFAULT_CHOICES):
         pair = counts.setdefault((min(a, b), max(a, b)), [0, 0])
         pair[0] += same
         pair[1] += 1
@@ -117,7 +122,7 @@ def majority_agreement(labels: Iterable, include: Optional[set[int]] = None) -> 
     choice leads (a tie has none). Leaving the labeler out keeps their own choice from voting for itself.
     """
     counts: dict[int, list[int]] = {}
-    for chosen in labels_by_batch(_of(labels, include)).values():
+    for chosen in labels_by_batch(of_labelers(labels, include)).values():
         for label in chosen:
             others = Counter(other.choice for other in chosen if other is not label)
             leaders = others.most_common(2)

@@ -27,7 +27,8 @@ def store_engine(url: str) -> Engine:
         event.listen(engine, "handle_error", lambda context: _refuse_damage(context, path))
         # SQLAlchemy's recipe for SQLite: take the write lock at BEGIN, so a transaction that
         # reads then writes (an assignment, a label) never fails to upgrade under a concurrent writer.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # A long read (`READS_ONLY`) takes none: in WAL mode it reads a snapshot while labels are written.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN" if _reads_only(conn) else "BEGIN IMMEDIATE"))
     elif engine.dialect.name == "postgresql":
         # The same on PostgreSQL: every transaction first takes one advisory lock of this database,
         # so transactions run one at a time as on SQLite, and the read-then-write checks (a batch
@@ -35,6 +36,24 @@ def store_engine(url: str) -> Engine:
         # COMMITTED. Waiting is bounded like SQLite's busy_timeout.
         event.listen(engine, "begin", _postgres_store_lock)
     return engine
+
+
+# The execution option of a transaction that only reads (`LabelStore.reading()`): exports, reward data, the
+# dashboard's labels. At 300,000 labels such a read takes seconds (bench/label_scale.py); under the write lock
+# every labeler's next item waited for it.
+READS_ONLY = "rlhf_reads_only"
+
+
+def _reads_only(conn) -> bool:
+    return bool(conn.get_execution_options().get(READS_ONLY))
+
+
+def reading_engine(engine: Engine) -> Engine:
+    """The engine of the transactions that write nothing (`LabelStore.reading()`): no writers' lock, one snapshot."""
+    if engine.dialect.name == "postgresql":
+        # psycopg sends these with its BEGIN: no statement (no round trip) of their own.
+        return engine.execution_options(**{READS_ONLY: True}, isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return engine.execution_options(**{READS_ONLY: True})
 
 
 def sqlite_store_path(url: str) -> Optional[Path]:
@@ -115,5 +134,7 @@ _PG_STORE_LOCK = 0x726C6873  # pg_advisory_xact_lock key of the store's transact
 
 
 def _postgres_store_lock(conn) -> None:
-    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_WAIT_S}s'")
-    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_STORE_LOCK})")
+    if _reads_only(conn):  # a snapshot (reading_engine), and no lock: writers go on meanwhile
+        return
+    # One statement, one round trip: the lock wait's limit for this transaction, then the lock.
+    conn.exec_driver_sql(f"SELECT set_config('lock_timeout', '{BUSY_WAIT_S}s', true), pg_advisory_xact_lock({_PG_STORE_LOCK})")

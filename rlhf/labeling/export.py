@@ -106,6 +106,8 @@ def _save_dataset(rows: list[dict], target: Path) -> Path:
     after: a reader sees the old dataset, the new one, or (for an instant) none, never half of one.
     """
     from datasets import Dataset
+    from datasets.fingerprint import generate_random_fingerprint
+    from datasets.table import InMemoryTable
     from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +117,9 @@ def _save_dataset(rows: list[dict], target: Path) -> Path:
         was_disabled = are_progress_bars_disabled()
         disable_progress_bars()  # a bar per tiny file is noise in the CLI's output
         try:
-            Dataset.from_list(rows).save_to_disk(str(tmp))
+            # The table Dataset.from_list makes, without its fingerprint: that hashes every row (about 5 s of an
+            # export's 40 at 300,000 labels, bench/label_scale.py) to name a cache this dataset never uses.
+            Dataset(InMemoryTable.from_pylist(rows), fingerprint=generate_random_fingerprint()).save_to_disk(str(tmp))
         finally:
             if not was_disabled:
                 enable_progress_bars()

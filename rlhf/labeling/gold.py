@@ -1,6 +1,6 @@
 """Gold accuracy: how often each labeler chose the known best of a gold batch, with a 95% Wilson interval.
 
-Plain functions over the rows of `LabelStore.labels()` and the store's gold answers (`gold_answers()`,
+Plain functions over the labels of `LabelStore.label_facts()` and the store's gold answers (`gold_answers()`,
 {batch id: best index in the stored order}), like `stats.py`: the dashboard, `rlhf gold list` and the
 reward trainer's `reward.min_gold_accuracy` see the same figures. A labeler's newest label of a batch
 counts; a skip or a flag of a gold batch is not scored (it is neither right nor wrong) but counted as
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from rlhf.labeling.agreement import majority_agreement
-from rlhf.labeling.stats import is_choice, latest_per_labeler
+from rlhf.labeling.stats import by_labeler_id, is_choice, latest_per_labeler
 
 
 @dataclass
@@ -73,10 +73,9 @@ def gold_scores(labels: Iterable, answers: dict[int, int], names: dict[int, str]
     tallies = tally(labels, answers)
     majority = majority_agreement(labels)
     rows = []
-    for labeler_id in sorted({label.labeler_id for label in labels}):
+    for labeler_id, mine in sorted(by_labeler_id(labels).items()):
         correct, answered = tallies.get(labeler_id, (0, 0))
         agreed, shared = majority.get(labeler_id, (0, 0))
-        passed = sum(1 for label in labels if label.labeler_id == labeler_id and label.batch_id in answers
-                     and not is_choice(label))
+        passed = sum(1 for label in mine if label.batch_id in answers and not is_choice(label))
         rows.append(GoldScore(labeler_id, names.get(labeler_id, f"#{labeler_id}"), answered, correct, passed, agreed, shared))
     return sorted(rows, key=lambda row: row.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -39,9 +39,17 @@ class QueryRow(Base):
 
 
 class BatchRow(Base):
-    """Four (or k) continuations of one query from one policy: what a labeler chooses among."""
+    """Four (or k) continuations of one query from one policy: what a labeler chooses among.
+
+    `held_by_people` and `held_by_machines` count the batch's assignments by labelers who sign in and by
+    imported and simulated ones, kept by the store as it hands batches out (`rlhf/labeling/store_places.py`):
+    finding a batch fewer than labelers_per_batch hold reads the few open batches through their index
+    instead of counting every assignment of the store.
+    """
 
     __tablename__ = "sample_batches"
+    __table_args__ = (Index("ix_sample_batches_held", "held_by_people", "held_by_machines", "id"),
+                      Index("ix_sample_batches_held_by_machines", "held_by_machines", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     query_id: Mapped[str] = mapped_column(ForeignKey("queries.id"), index=True)
@@ -52,6 +60,8 @@ class BatchRow(Base):
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     seed: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    held_by_people: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    held_by_machines: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LabelerRow(Base):
@@ -71,11 +81,12 @@ class AssignmentRow(Base):
     """A batch handed to a labeler, with the order its samples are shown in (fixed on assignment)."""
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("batch_id", "labeler_id"),)
+    # (labeler, done, batch): a labeler's open item, progress and batches had are read from the index alone.
+    __table_args__ = (UniqueConstraint("batch_id", "labeler_id"), Index("ix_assignments_labeler_id_done_batch_id", "labeler_id", "done", "batch_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("sample_batches.id"), index=True)
-    labeler_id: Mapped[int] = mapped_column(ForeignKey("labelers.id"), index=True)
+    labeler_id: Mapped[int] = mapped_column(ForeignKey("labelers.id"))
     shown_order: Mapped[list] = mapped_column(JSON)
     assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     done: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -83,10 +94,12 @@ class AssignmentRow(Base):
 
 class LabelRow(Base):
     __tablename__ = "labels"
+    # (labeler, created_at, seconds): the labeling page's labels per hour are read from the index alone.
+    __table_args__ = (Index("ix_labels_labeler_id_created_at_seconds", "labeler_id", "created_at", "seconds"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("sample_batches.id"), index=True)
-    labeler_id: Mapped[int] = mapped_column(ForeignKey("labelers.id"), index=True)
+    labeler_id: Mapped[int] = mapped_column(ForeignKey("labelers.id"))
     choice: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # index in the STORED order
     shown_order: Mapped[Optional[list]] = mapped_column(JSON, nullable=True)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,6 +1,6 @@
 """Statistics over stored labels: throughput per labeler, agreement between labelers, position bias.
 
-Plain functions over the rows of `LabelStore.labels()` (anything with LabelRow's attributes), so the
+Plain functions over the labels of `LabelStore.label_facts()` (anything with LabelRow's attributes), so the
 labeling app's dashboard and the CLI report the same figures. A labeler's *effective* label of a
 batch is their newest one: an accidental second label of the same batch does not count twice.
 """
@@ -12,6 +12,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
+from operator import attrgetter
 from typing import Iterable, Optional
 
 DEFAULT_CHOICES = 4  # the paper's best-of-4; used when a label does not record what was shown
@@ -68,12 +69,31 @@ def is_choice(label) -> bool:
     return label.choice is not None and not label.skipped and not label.flagged
 
 
-def latest_per_labeler(labels: Iterable) -> list:
+_ID = attrgetter("id")
+
+
+class Latest(list):
+    """Labels already one per (batch, labeler), in id order: what `latest_per_labeler` returns, and given it
+    again returns as it is. The dashboard passes one such list to every statistic (300,000 labels took
+    a third of a second to sort and index each time)."""
+
+
+def latest_per_labeler(labels: Iterable) -> Latest:
     """One label per (batch, labeler): the newest (highest id)."""
+    if isinstance(labels, Latest):
+        return labels
     latest = {}
-    for label in sorted(labels, key=lambda row: row.id):
+    for label in sorted(labels, key=_ID):
         latest[(label.batch_id, label.labeler_id)] = label
-    return sorted(latest.values(), key=lambda row: row.id)
+    return Latest(sorted(latest.values(), key=_ID))
+
+
+def of_labelers(labels: Iterable, labeler_ids: Optional[set[int]]) -> list:
+    """The labels of these labelers (all when None); one per (batch, labeler) stays so (`Latest`)."""
+    if labeler_ids is None:
+        return labels if isinstance(labels, Latest) else list(labels)
+    kept = [label for label in labels if label.labeler_id in labeler_ids]
+    return Latest(kept) if isinstance(labels, Latest) else kept
 
 
 def shown_position(label) -> Optional[int]:
@@ -140,9 +160,10 @@ def labeler_stats(labels: Iterable, names: dict[int, str], num_choices: int = DE
     for a, b, same, _ in choice_pairs(labels_by_batch(labels), num_choices):
         agree.setdefault(a, []).append(same)
         agree.setdefault(b, []).append(same)
+    by_labeler = by_labeler_id(labels)
     rows = []
-    for labeler_id in sorted(set(names) | {label.labeler_id for label in labels}):
-        mine = [label for label in labels if label.labeler_id == labeler_id]
+    for labeler_id in sorted(set(names) | set(by_labeler)):
+        mine = by_labeler.get(labeler_id, [])
         seconds = [label.seconds for label in mine if label.seconds is not None]
         matches = agree.get(labeler_id)
         rows.append(LabelerStats(
@@ -156,6 +177,14 @@ def labeler_stats(labels: Iterable, names: dict[int, str], num_choices: int = DE
             agreement=sum(matches) / len(matches) if matches else None,
         ))
     return sorted(rows, key=lambda row: row.name)
+
+
+def by_labeler_id(labels: Iterable) -> dict[int, list]:
+    """{labeler id: their labels, in the given order}."""
+    grouped: dict[int, list] = {}
+    for label in labels:
+        grouped.setdefault(label.labeler_id, []).append(label)
+    return grouped
 
 
 def seconds_quantiles(labels: Iterable, quantiles=(0.25, 0.5, 0.75, 0.9)) -> dict[float, float]:

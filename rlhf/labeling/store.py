@@ -6,8 +6,9 @@ writes); PostgreSQL for a team (`labeling.database_url`, tested); any SQLAlchemy
 Opening a store brings its schema to the newest migration (`rlhf/labeling/migrations`). Labels are append-only.
 The read queries of sampling, export, reward training and import are in `rlhf/labeling/store_queries.py`,
 sampling claims in `store_claims.py`, pairwise comparisons in `store_comparisons.py`, gold questions in `store_gold.py`,
-labelers and team management in `store_labelers.py`;
-the SQLite file is checked on opening (`integrity.py`).
+labelers and team management in `store_labelers.py`, the batches open to a labeler (each batch's holder counts) in
+`store_places.py`; the SQLite file is checked on opening (`integrity.py`). Reads that write nothing go through
+`reading()`, which takes no writers' lock.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Optional
 
-from sqlalchemy import func, select, true
+from sqlalchemy import func, literal, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,12 +27,13 @@ from rlhf.config import Config
 from rlhf.errors import LabelerInactive, LabelTooSoon, RLHFError
 from rlhf.labeling import migrations
 from rlhf.labeling.app_sessions import AppSessions
-from rlhf.labeling.engine import prepare_sqlite_file, store_engine
+from rlhf.labeling.engine import prepare_sqlite_file, reading_engine, store_engine
 from rlhf.labeling.schema import AssignmentRow, BatchRow, LabelerRow, LabelRow, QueryRow, as_utc, utcnow
 from rlhf.labeling.store_claims import SamplingClaims
 from rlhf.labeling.store_comparisons import ComparisonProgress, Comparisons  # noqa: F401 (ComparisonProgress: part of the API)
-from rlhf.labeling.store_gold import GoldQuestions, gold_ids, unseen_gold
+from rlhf.labeling.store_gold import GoldQuestions, unseen_gold
 from rlhf.labeling.store_labelers import SIMULATED_PREFIX, Labeler, Labelers  # noqa: F401 (part of the store's API)
+from rlhf.labeling.store_places import is_person, open_batches, places_taken, take_place
 from rlhf.labeling.store_queries import LabelQueries
 from rlhf.run.layout import RunLayout, sqlite_url
 
@@ -74,6 +76,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
             self.engine.dispose()
             raise
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._reading = sessionmaker(reading_engine(self.engine), expire_on_commit=False)
 
     @classmethod
     def for_run(cls, run_dir: str | Path, url: Optional[str] = None) -> "LabelStore":
@@ -84,6 +87,13 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
 
     def session(self) -> Session:
         return self._session()
+
+    def reading(self) -> Session:
+        """A session that writes nothing: it reads one snapshot of the store without taking the lock that
+        writers take (engine.py), so neither waits for the other. Long reads (the dashboard's labels, exports)
+        no longer hold up labeling, and the labeling page's own reads (its labeler, its progress) no longer
+        queue behind other labelers' writes."""
+        return self._reading()
 
     # -- queries and sample batches -------------------------------------------------------------
 
@@ -128,7 +138,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         Without `count_machines`, people and imported or simulated labelers hold places apart.
         With probability `gold_rate`, a gold batch they have never had instead (`store_gold.py`)."""
         rng = rng or random.Random()
-        with self.session() as s, s.begin():
+        with self.reading() as s:
             open_row = s.scalar(select(AssignmentRow).where(AssignmentRow.labeler_id == labeler_id,
                                                             AssignmentRow.done.is_(False)).order_by(AssignmentRow.id))
             if open_row is not None:
@@ -136,16 +146,18 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         gold_first = gold_rate > 0 and rng.random() < gold_rate  # no draw without gold: seeded runs repeat as before
         for _ in range(20):  # a concurrent labeler may take the last place first: try the next batch
             with self.session() as s:
-                batch_id, capped = _pick_batch(s, labeler_id, labelers_per_batch, count_machines, gold_rate, gold_first, rng)
+                person = is_person(s, labeler_id)
+                batch_id, capped = _pick_batch(s, labeler_id, labelers_per_batch, count_machines, person, gold_rate,
+                                               gold_first, rng)
                 if batch_id is None:
                     return None
-                n = len(s.get(BatchRow, batch_id).samples)
+                batch = s.get(BatchRow, batch_id)
+                n = len(batch.samples)
                 row = AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=rng.sample(range(n), n))
                 s.add(row)
+                take_place(batch, person)
                 s.flush()
-                taken = s.scalar(select(func.count()).where(AssignmentRow.batch_id == batch_id,
-                                                            _counted(labeler_id, count_machines)))
-                if not capped or taken <= labelers_per_batch:
+                if not capped or places_taken(batch, person, count_machines) <= labelers_per_batch:
                     assignment = _assignment(s, row)
                     s.commit()
                     return assignment
@@ -163,10 +175,6 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
         A label with a `client_token` already stored is not stored again: its id is returned.
         `min_seconds`: refuse (LabelTooSoon) a label on an open assignment handed out less than this long ago.
         """
-        if client_token is not None:
-            existing = self.label_for_token(client_token)
-            if existing is not None:
-                return existing
         try:
             return self._insert_label(labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
                                       client_token, supersedes, created_at, min_seconds)
@@ -183,9 +191,14 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
     def _insert_label(self, labeler_id, batch_id, choice, shown_order, seconds, skipped, flagged, reason,
                       client_token, supersedes, created_at=None, min_seconds=None) -> int:
         with self.session() as s, s.begin():
+            # In the same transaction as the insert (one fewer on the labeling page's path).
+            existing = s.scalar(select(LabelRow.id).where(LabelRow.client_token == client_token)) if client_token else None
+            if existing is not None:
+                return existing
             batch = s.get(BatchRow, batch_id)
             _check_label(batch, batch_id, choice, shown_order, skipped, flagged)
-            _check_active(s.get(LabelerRow, labeler_id))
+            labeler = s.get(LabelerRow, labeler_id)
+            _check_active(labeler)
             if min_seconds:
                 _check_reading_time(s, batch_id, labeler_id, min_seconds)
             row = LabelRow(batch_id=batch_id, labeler_id=labeler_id, choice=choice, shown_order=shown_order,
@@ -197,6 +210,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
             if assignment is None:
                 s.add(AssignmentRow(batch_id=batch_id, labeler_id=labeler_id, shown_order=shown_order or
                                     list(range(len(batch.samples))), done=True))
+                take_place(batch, labeler is not None and labeler.password_hash is not None)
             else:
                 if assignment.done and supersedes is None:
                     # A second label of the same item (another tab, a stale page): keep the first.
@@ -211,7 +225,7 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
 
     def label_for_token(self, token: str) -> Optional[int]:
         """The id of the label stored with this client token, else None."""
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(LabelRow.id).where(LabelRow.client_token == token))
 
     def correct(self, label_id: int, **changes) -> int:
@@ -237,53 +251,41 @@ class LabelStore(LabelQueries, SamplingClaims, AppSessions, Comparisons, GoldQue
                  gold_rate: float = 0.0) -> Progress:
         """Done, available and labels per hour. With `gold_rate`, the gold batches the labeler has not had
         count as available from the start, so handing one out changes nothing on the page."""
-        with self.session() as s:
-            done = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(True)))
-            open_now = s.scalar(select(func.count()).where(AssignmentRow.labeler_id == labeler_id, AssignmentRow.done.is_(False)))
-            remaining = s.scalar(select(func.count()).select_from(_open_batches(labeler_id, labelers_per_batch, count_machines).subquery()))
-            if gold_rate > 0:
-                remaining += s.scalar(select(func.count()).select_from(unseen_gold(labeler_id).subquery()))
-            since = utcnow() - timedelta(hours=1)
-            recent = s.scalar(select(func.count()).where(LabelRow.labeler_id == labeler_id, LabelRow.created_at >= since))
-            timed = s.execute(select(func.count(LabelRow.seconds), func.sum(LabelRow.seconds))
-                              .where(LabelRow.labeler_id == labeler_id)).one()
+        count = lambda stmt: select(func.count()).select_from(stmt.subquery()).scalar_subquery()
+        mine = select(AssignmentRow.id).where(AssignmentRow.labeler_id == labeler_id)
+        with self.reading() as s:
+            ordinary = open_batches(labeler_id, labelers_per_batch, count_machines, is_person(s, labeler_id))
+            figures = [count(mine.where(AssignmentRow.done.is_(True))), count(mine.where(AssignmentRow.done.is_(False))),
+                       count(ordinary), count(unseen_gold(labeler_id)) if gold_rate > 0 else literal(0),
+                       count(select(LabelRow.id).where(LabelRow.labeler_id == labeler_id,
+                                                       LabelRow.created_at >= utcnow() - timedelta(hours=1))),
+                       count(select(LabelRow.seconds).where(LabelRow.labeler_id == labeler_id, LabelRow.seconds.is_not(None))),
+                       select(func.sum(LabelRow.seconds)).where(LabelRow.labeler_id == labeler_id).scalar_subquery()]
+            # One statement (one round trip to a server) for all the figures of the labeling page's bar.
+            done, open_now, remaining, gold, recent, timed, seconds = s.execute(select(*figures)).one()
         # The rate while labeling: timed labels over the seconds they took (untimed ones have no duration).
-        rate = 3600.0 * timed[0] / timed[1] if timed[1] else (float(recent) if recent else None)
-        return Progress(done=done, available=done + open_now + remaining, labels_per_hour=rate)
+        rate = 3600.0 * timed / seconds if seconds else (float(recent) if recent else None)
+        return Progress(done=done, available=done + open_now + remaining + gold, labels_per_hour=rate)
 
 
-def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_machines: bool, gold_rate: float,
-                gold_first: bool, rng: random.Random) -> tuple[Optional[int], bool]:
+def _pick_batch(s: Session, labeler_id: int, labelers_per_batch: int, count_machines: bool, person: bool,
+                gold_rate: float, gold_first: bool, rng: random.Random) -> tuple[Optional[int], bool]:
     """(batch id or None, whether labelers_per_batch caps it). A gold batch the labeler never had, at
     random, when `gold_first`; else the oldest open ordinary batch. With gold_rate > 0 the gold batches
     left come last, once nothing else is: `progress` counts them as available from the start."""
     gold = list(s.scalars(unseen_gold(labeler_id))) if gold_rate > 0 else []
     if gold and gold_first:
         return rng.choice(gold), False
-    batch_id = s.scalar(_open_batches(labeler_id, labelers_per_batch, count_machines).limit(1))
+    # The oldest as min(id + 0), not ORDER BY id LIMIT 1: for that, SQLite walks every batch from the oldest, the
+    # full ones first (there is no telling that the open ones are the newest); the expression makes the database read
+    # the few open batches through the holder counters' index, then take the smallest id.
+    oldest = open_batches(labeler_id, labelers_per_batch, count_machines, person).with_only_columns(func.min(BatchRow.id + 0))
+    batch_id = s.scalar(oldest)
     if batch_id is not None:
         return batch_id, True
     return (rng.choice(gold), False) if gold else (None, False)
 
 
-def _open_batches(labeler_id: int, labelers_per_batch: int, count_machines: bool = True):
-    """Ids of ordinary (not gold) batches this labeler never had that fewer than k labelers hold, oldest
-    first; without `count_machines`, only holders of this labeler's kind count (people, or imported and simulated)."""
-    mine = select(AssignmentRow.batch_id).where(AssignmentRow.labeler_id == labeler_id)
-    holders = (select(AssignmentRow.batch_id, func.count().label("n")).where(_counted(labeler_id, count_machines))
-               .group_by(AssignmentRow.batch_id).subquery())
-    return (select(BatchRow.id).outerjoin(holders, holders.c.batch_id == BatchRow.id)
-            .where(BatchRow.id.not_in(mine), BatchRow.id.not_in(gold_ids()), func.coalesce(holders.c.n, 0) < labelers_per_batch)
-            .order_by(BatchRow.id))
-
-
-def _counted(labeler_id: int, count_machines: bool):
-    """Which assignments take places of labelers_per_batch: all, or those of this labeler's kind
-    (people sign in with a password; imported and simulated labelers have none)."""
-    if count_machines:
-        return true()
-    signs_in = select(LabelerRow.password_hash.is_not(None)).where(LabelerRow.id == labeler_id).scalar_subquery()
-    return AssignmentRow.labeler_id.in_(select(LabelerRow.id).where(LabelerRow.password_hash.is_not(None) == signs_in))
 
 
 def _check_active(labeler: Optional[LabelerRow]) -> None:

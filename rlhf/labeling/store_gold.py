@@ -31,7 +31,7 @@ class GoldBatch:
 
 
 class GoldQuestions:
-    """Mixed into LabelStore, which provides `session()` and `labels()`."""
+    """Mixed into LabelStore, which provides `session()` and `label_facts()`."""
 
     def mark_gold(self, answers: Iterable[tuple[int, int]], source: str, replace: bool = False) -> int:
         """Mark each (batch id, best sample's index in the stored order) gold, all or none; returns how
@@ -88,7 +88,7 @@ class GoldQuestions:
         from rlhf.labeling import gold  # numpy and statsmodels, which opening a store does not need
 
         names = {labeler.id: labeler.name for labeler in self.labelers()}
-        return {names[labeler_id]: counts for labeler_id, counts in gold.tally(self.labels(), self.gold_answers()).items()}
+        return {names[labeler_id]: counts for labeler_id, counts in gold.tally(self.label_facts(), self.gold_answers()).items()}
 
 
 def gold_ids():
@@ -98,8 +98,9 @@ def gold_ids():
 
 def unseen_gold(labeler_id: int):
     """Ids of the gold batches this labeler has never been handed, in id order."""
-    mine = select(AssignmentRow.batch_id).where(AssignmentRow.labeler_id == labeler_id)
-    return select(GoldRow.batch_id).where(GoldRow.batch_id.not_in(mine)).order_by(GoldRow.batch_id)
+    # NOT EXISTS looks each gold batch up in the (batch, labeler) key; NOT IN read all the labeler's assignments.
+    mine = select(AssignmentRow.id).where(AssignmentRow.batch_id == GoldRow.batch_id, AssignmentRow.labeler_id == labeler_id)
+    return select(GoldRow.batch_id).where(~mine.exists()).order_by(GoldRow.batch_id)
 
 
 def _one_answer_each(answers: Iterable[tuple[int, int]]) -> dict[int, int]:

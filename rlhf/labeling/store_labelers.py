@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from rlhf.errors import LabelerInactive, RLHFError
 from rlhf.labeling import passwords
 from rlhf.labeling.schema import AdminActionRow, AppSessionRow, LabelerRow, as_utc
+from rlhf.labeling.store_places import became_person
 
 ROLES = ("labeler", "admin")
 SIMULATED_PREFIX = "sim:"  # simulated labelers are named sim:KIND (rlhf/labeling/simulated.py)
@@ -88,7 +89,7 @@ class Labelers:
 
     def labeler_by_id(self, labeler_id: int) -> Optional[Labeler]:
         """As stored now: the app re-reads it on every action (role, deactivation, one-time password)."""
-        with self.session() as s:
+        with self.reading() as s:
             row = s.get(LabelerRow, labeler_id)
             return _labeler(row) if row else None
 
@@ -120,6 +121,7 @@ class Labelers:
         password = passwords.one_time_password()
         with self.session() as s, s.begin():
             row = _row(s, name)
+            became_person(s, row.id, row.password_hash)
             row.password_hash = passwords.hash_password(password)
             row.must_change_password = True
             s.execute(delete(AppSessionRow).where(AppSessionRow.labeler_id == row.id))
@@ -133,6 +135,7 @@ class Labelers:
             row = s.get(LabelerRow, labeler_id)
             if row is None or not row.active:
                 raise LabelerInactive("this account has been deactivated; ask an admin")
+            became_person(s, row.id, row.password_hash)
             row.password_hash, row.must_change_password = hashed, False
 
     def set_active(self, name: str, active: bool, actor: str) -> None:

@@ -7,11 +7,12 @@ texts, counts), except `effective_labels_of`, which returns label rows like `Lab
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import NamedTuple, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from rlhf.labeling.schema import BatchRow, ComparisonRow, GoldRow, LabelerRow, LabelRow, QueryRow, SamplingClaimRow
 
@@ -41,8 +42,44 @@ class LabelRecord:
     created_at: datetime
 
 
+class LabelFacts(NamedTuple):
+    """What the statistics read of a label (`rlhf/labeling/stats.py`, `gold.py`, `agreement.py`): the attributes
+    of LabelRow of these names, without its texts and tokens. `shown_order` is a tuple: the labels shown in
+    one order share it."""
+
+    id: int
+    batch_id: int
+    labeler_id: int
+    choice: Optional[int]
+    shown_order: Optional[tuple[int, ...]]
+    skipped: bool
+    flagged: bool
+    reason: Optional[str]
+    seconds: Optional[float]
+
+
 class LabelQueries:
-    """Read queries of `LabelStore`; they rely on its `session()`."""
+    """Read queries of `LabelStore`; they rely on its `session()` and, for the long ones, `reading()`."""
+
+    def label_facts(self) -> list[LabelFacts]:
+        """The effective labels (those no correction supersedes) in id order, as the statistics read them.
+
+        Plain tuples, not `labels()`' ORM rows: at 300,000 labels the dashboard spent about 5 s of CPU
+        building those (bench/label_scale.py)."""
+        stmt = _effective(select(LabelRow.id, LabelRow.batch_id, LabelRow.labeler_id, LabelRow.choice,
+                                 cast(LabelRow.shown_order, Text), LabelRow.skipped, LabelRow.flagged, LabelRow.reason,
+                                 LabelRow.seconds)).order_by(LabelRow.id)
+        orders: dict[str, tuple[int, ...]] = {}
+        with self.reading() as s:
+            return [LabelFacts(i, batch, labeler, choice, _order(orders, order), skipped, flagged, reason, seconds)
+                    for i, batch, labeler, choice, order, skipped, flagged, reason, seconds in s.execute(stmt)]
+
+    def label_rows_and_newest(self) -> tuple[int, Optional[int]]:
+        """(label rows, the newest one's id), superseded ones included: labels are only ever added, so any
+        new label changes these (the dashboard's figures are kept until then)."""
+        with self.reading() as s:
+            rows, newest = s.execute(select(func.count(LabelRow.id), func.max(LabelRow.id))).one()
+        return rows, newest
 
     def sampled_query_ids(self, policy: str, round: int) -> set[str]:
         """The ids of the queries that have a batch from `policy` in `round`."""
@@ -59,14 +96,15 @@ class LabelQueries:
 
     def exported_labels(self, task_name: Optional[str] = None) -> list[LabelRecord]:
         """Effective labels in id order, skipped and flagged ones included, of one task's queries (None: all)."""
-        stmt = _effective(_label_records())
+        stmt = _effective(_label_columns())
         if task_name is not None:
+            stmt = stmt.join(BatchRow, BatchRow.id == LabelRow.batch_id).join(QueryRow, QueryRow.id == BatchRow.query_id)
             stmt = stmt.where(QueryRow.task == task_name)
         return self._records(stmt)
 
     def training_labels(self) -> list[LabelRecord]:
         """Effective labels with a choice, neither skipped nor flagged, in id order, of every task."""
-        stmt = _effective(_label_records()).where(LabelRow.skipped.is_(False), LabelRow.flagged.is_(False),
+        stmt = _effective(_label_columns()).where(LabelRow.skipped.is_(False), LabelRow.flagged.is_(False),
                                                   LabelRow.choice.is_not(None))
         return self._records(stmt)
 
@@ -108,8 +146,17 @@ class LabelQueries:
         return counts
 
     def _records(self, stmt) -> list[LabelRecord]:
-        with self.session() as s:
-            return [_record(*row) for row in s.execute(stmt.order_by(LabelRow.id))]
+        """The labels `stmt` (of `_label_columns`) selects, each with its batch and query, in id order.
+
+        Two queries of one snapshot (`reading()`: labeling goes on meanwhile): the labels, then their batches
+        with their queries, each once (a batch has several labels). At 300,000 labels, reading the three tables' rows (their token ids
+        too, JSON arrays no record holds) for every label took most of an export's time (bench/label_scale.py)."""
+        with self.reading() as s:
+            labels = s.execute(stmt.order_by(LabelRow.id)).all()
+            held = select(BatchRow.id).where(BatchRow.id.in_(stmt.with_only_columns(LabelRow.batch_id)))
+            batches = {row[0]: row for row in s.execute(_batch_columns().where(BatchRow.id.in_(held)))}
+        orders: dict[str, tuple[int, ...]] = {}
+        return [_record(label, batches[label[1]], orders) for label in labels]
 
 
 def _replaced():
@@ -121,16 +168,34 @@ def _effective(stmt):
     return stmt.where(LabelRow.id.not_in(_replaced()))
 
 
-def _label_records():
-    return (select(LabelRow, BatchRow, QueryRow, LabelerRow.name)
-            .join(BatchRow, BatchRow.id == LabelRow.batch_id).join(QueryRow, QueryRow.id == BatchRow.query_id)
+def _label_columns():
+    """What a LabelRecord holds of a label; the JSON shown order as text, decoded once per order (`_order`)."""
+    return (select(LabelRow.id, LabelRow.batch_id, LabelerRow.name, LabelRow.choice, cast(LabelRow.shown_order, Text),
+                   LabelRow.seconds, LabelRow.skipped, LabelRow.flagged, LabelRow.created_at)
             .join(LabelerRow, LabelerRow.id == LabelRow.labeler_id))
 
 
-def _record(label: LabelRow, batch: BatchRow, query: QueryRow, labeler: str) -> LabelRecord:
-    return LabelRecord(
-        label_id=label.id, batch_id=batch.id, query_id=query.id, task=query.task, prompt=query.prompt,
-        reference=query.reference, split=query.split, samples=list(batch.samples), policy=batch.policy,
-        round=batch.round, seed=batch.seed, settings=batch.settings, labeler=labeler, choice=label.choice,
-        shown_order=label.shown_order, seconds=label.seconds, skipped=label.skipped, flagged=label.flagged,
-        created_at=label.created_at)
+def _batch_columns():
+    """What a LabelRecord holds of a batch and its query, in the record's order (not the token ids)."""
+    return (select(BatchRow.id, QueryRow.id, QueryRow.task, QueryRow.prompt, QueryRow.reference, QueryRow.split,
+                   BatchRow.samples, BatchRow.policy, BatchRow.round, BatchRow.seed, BatchRow.settings)
+            .join(QueryRow, QueryRow.id == BatchRow.query_id))
+
+
+def _record(label, batch, orders: dict) -> LabelRecord:
+    """A record of rows of `_label_columns` and `_batch_columns`; records of one batch share its settings dict."""
+    label_id, batch_id, labeler, choice, order, seconds, skipped, flagged, created_at = label
+    _, query_id, task, prompt, reference, split, samples, policy, round_, seed, settings = batch
+    order = _order(orders, order)
+    return LabelRecord(label_id, batch_id, query_id, task, prompt, reference, split, list(samples), policy, round_, seed,
+                       settings, labeler, choice, None if order is None else list(order), seconds, skipped, flagged, created_at)
+
+
+def _order(orders: dict, text: Optional[str]) -> Optional[tuple[int, ...]]:
+    """A shown order from its JSON text, decoded once per distinct text (24 orders of four samples)."""
+    if text is None:
+        return None
+    if text not in orders:
+        order = json.loads(text)  # "null" where the ORM stored None as JSON
+        orders[text] = None if order is None else tuple(order)
+    return orders[text]

@@ -41,7 +41,7 @@ class LabelSummary:
 
 def summarize(labels: Iterable, labelers: Sequence, num_choices: int = DEFAULT_CHOICES, count_machines: bool = False,
               resamples: int = 1000, seed: int = 0, gold: Optional[dict[str, tuple[int, int]]] = None) -> LabelSummary:
-    """The summary of effective label rows (`LabelStore.labels()`) by `labelers` (`LabelStore.labelers()`);
+    """The summary of effective labels (`LabelStore.label_facts()`) by `labelers` (`LabelStore.labelers()`);
     `gold`: `LabelStore.gold_tallies()`, each labeler's (correct, answered) on gold batches."""
     labels = stats.latest_per_labeler(labels)
     names = {labeler.id: labeler.name for labeler in labelers}

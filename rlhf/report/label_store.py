@@ -46,7 +46,7 @@ def read_label_store(path: Path, config: dict, baseline: str = "zero-shot") -> t
                           f"config; set {DATABASE_URL_ENV} to the full URL to include its labels.")
     store = LabelStore(url or sqlite_url(layout.label_store))
     try:
-        labels = store.labels()
+        labels = store.label_facts()
         summary = summarize(labels, store.labelers(), labeling.get("samples_per_query") or DEFAULT_CHOICES,
                             bool(labeling.get("count_machine_labelers")), gold=store.gold_tallies()) if labels else None
         return StoreData(store.count_batches(), summary, human_evaluation(store.comparisons(), baseline)), ""

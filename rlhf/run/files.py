@@ -79,9 +79,10 @@ def write_text(path: str | Path, text: str, overwrite: bool = True) -> Path:
 def write_jsonl(path: str | Path, rows, overwrite: bool = True) -> Path:
     import json
 
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(row, ensure_ascii=False), one encoder for all rows
     with atomic_path(path, overwrite) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.write(encode(row) + "\n")
     return Path(path)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from rlhf.errors import RLHFError
 from rlhf.labeling import migrations
 from rlhf.labeling.engine import missing_sqlite_file
-from rlhf.labeling.schema import Base, BatchRow, LabelRow, QueryRow
+from rlhf.labeling.schema import AssignmentRow, Base, LabelRow, QueryRow
 from rlhf.labeling.store import LabelStore, sqlite_url
 
 
@@ -30,11 +30,22 @@ def create_baseline_tables(engine) -> None:
     """What `Base.metadata.create_all` made before migrations: the tables of that time, not later ones."""
     Base.metadata.create_all(engine, tables=[Base.metadata.tables[name] for name in migrations.BASELINE_TABLES])
     with engine.begin() as conn:
+        for index in LATER_INDEXES:
+            conn.exec_driver_sql(f"DROP INDEX {index}")
         for table, column in LATER_COLUMNS:
             conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        for index, table, column in REPLACED_INDEXES:
+            conn.exec_driver_sql(f"CREATE INDEX {index} ON {table} ({column})")
 
 
-LATER_COLUMNS = [("comparisons", "claimed_at"), ("labelers", "must_change_password")]  # added by later revisions (0004, 0006)
+# Added by later revisions (0004, 0006, 0007).
+LATER_COLUMNS = [("comparisons", "claimed_at"), ("labelers", "must_change_password"),
+                 ("sample_batches", "held_by_people"), ("sample_batches", "held_by_machines")]
+LATER_INDEXES = ["ix_sample_batches_held", "ix_sample_batches_held_by_machines", "ix_assignments_labeler_id_done_batch_id",
+                 "ix_labels_labeler_id_created_at_seconds"]  # 0007
+REPLACED_INDEXES = [("ix_assignments_labeler_id", "assignments", "labeler_id"), ("ix_labels_labeler_id", "labels", "labeler_id")]  # by 0007
+BATCH_0001 = ("INSERT INTO sample_batches (query_id, samples, policy, round, settings, seed, created_at) "
+              "VALUES ('q0', '[\"a\", \"b\", \"c\", \"d\"]', 'base', 0, '{}', 0, CURRENT_TIMESTAMP)")  # the columns of 0001 to 0006
 
 
 def old_style_store(path) -> str:
@@ -47,8 +58,7 @@ def old_style_store(path) -> str:
     with Session(engine) as s, s.begin():
         s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
         s.flush()
-        s.add(BatchRow(query_id="q0", samples=["a", "b", "c", "d"], policy="base", settings={"temperature": 0.7}))
-        s.flush()
+        s.execute(text(BATCH_0001.replace("'{}'", "'{\"temperature\": 0.7}'")))
         s.add(LabelRow(batch_id=1, labeler_id=1, choice=2, shown_order=[3, 2, 1, 0], client_token="t1"))
     engine.dispose()
     return url
@@ -167,17 +177,44 @@ def test_a_store_at_0004_gains_gold_questions_and_keeps_its_rows(store_url):
     with Session(engine) as s, s.begin():
         s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
         s.flush()
-        s.add_all([BatchRow(query_id="q0", samples=["a", "b", "c", "d"], policy="base") for _ in range(2)])
-        s.flush()
+        for _ in range(2):
+            s.execute(text(BATCH_0001))
         s.add(LabelRow(batch_id=1, labeler_id=1, choice=2, shown_order=[3, 2, 1, 0], client_token="t1"))
     with engine.connect() as conn:
         assert not inspect(conn).has_table("gold_batches") and migrations.current_revision(conn) == "0004"
     engine.dispose()
     store = LabelStore(store_url)
-    assert revision(store_url) == migrations.head_revision() == "0006"
+    assert revision(store_url) == migrations.head_revision() == "0007"
     [label] = store.labels()
     assert (label.batch_id, label.choice, label.client_token) == (1, 2, "t1")
     assert store.gold_answers() == {} and store.mark_gold([(1, 2), (2, 0)], "app:ann") == 2
     assert store.gold_tallies() == {"ann": (1, 1)}  # the label from before the upgrade is scored too
     assert store.authenticate("ann", "x") is None and not store.labeler("ann").must_change_password  # 0006's default
+    store.engine.dispose()
+
+
+def test_a_store_at_0006_counts_each_batchs_holders_by_kind(store_url):
+    """Revision 0007 counts each batch's assignments by people (a password) and by machines into the
+    columns next_assignment reads, so a batch two people hold stays closed to a third at k = 2."""
+    engine = create_engine(store_url)
+    migrations.upgrade(engine, "0006")
+    with engine.begin() as conn:  # the columns of 0006: not through the ORM, which names later ones (0007)
+        conn.exec_driver_sql("INSERT INTO labelers (name, password_hash, role, active, must_change_password, created_at) "
+                             "VALUES ('ann', 'hash', 'labeler', true, false, CURRENT_TIMESTAMP), "
+                             "('bob', 'hash', 'labeler', true, false, CURRENT_TIMESTAMP), "
+                             "('sim:x', NULL, 'labeler', true, false, CURRENT_TIMESTAMP), "
+                             "('cy', 'hash', 'labeler', true, false, CURRENT_TIMESTAMP)")
+    with Session(engine) as s, s.begin():
+        s.add(QueryRow(id="q0", task="sentiment", prompt="Prompt 0."))
+        s.flush()
+        for _ in range(3):
+            s.execute(text(BATCH_0001))
+        s.add_all([AssignmentRow(batch_id=batch, labeler_id=labeler, shown_order=[0, 1, 2, 3], done=True)
+                   for batch, labeler in ((1, 1), (1, 2), (1, 3), (2, 3))])
+    engine.dispose()
+    store = LabelStore(store_url)
+    with store.session() as s:
+        held = s.execute(text("SELECT id, held_by_people, held_by_machines FROM sample_batches ORDER BY id")).all()
+    assert [tuple(row) for row in held] == [(1, 2, 1), (2, 0, 1), (3, 0, 0)]
+    assert store.next_assignment(4, labelers_per_batch=2, count_machines=False).batch_id == 2  # batch 1: two people
     store.engine.dispose()

@@ -305,6 +305,37 @@ def test_training_labels_are_the_effective_choices_of_every_task(store):
     assert (records[0].query_id, records[0].prompt, records[2].samples) == ("q0", "Prompt 0.", ["x", "y"])
 
 
+def test_label_facts_are_the_effective_labels_as_the_statistics_read_them(store):
+    ids = label_some(store)
+    ann = store.labeler("ann")
+    no_order = store.submit(ann.id, 4, choice=1, seconds=None)  # stored without a shown order
+    facts = store.label_facts()
+    fields = ("id", "batch_id", "labeler_id", "choice", "shown_order", "skipped", "flagged", "reason", "seconds")
+    assert [f.id for f in facts] == [ids[k] for k in ("new", "bob1", "skip", "flag", "tldr")] + [no_order]
+    assert [tuple(getattr(f, name) for name in fields) for f in facts] == [
+        tuple(tuple(value) if name == "shown_order" and value is not None else value for name, value in
+              ((name, getattr(row, name)) for name in fields)) for row in store.labels()]
+    assert facts[0].shown_order == (3, 2, 1, 0) and facts[-1].shown_order is None
+
+
+def test_a_long_read_takes_no_lock_from_labelers_and_reads_one_snapshot(store):
+    import threading
+
+    from sqlalchemy import func, select
+
+    from rlhf.labeling.schema import LabelRow
+
+    ann = store.add_labeler("ann", "ann-password")
+    stored = []
+    with store.reading() as s:
+        before = s.scalar(select(func.count(LabelRow.id)))  # the read's transaction is open from here
+        writer = threading.Thread(target=lambda: stored.append(store.submit(ann.id, 1, choice=0)))
+        writer.start()
+        writer.join(timeout=20)  # under the writers' lock this would wait for the read to end (60 s, then fail)
+        assert stored and s.scalar(select(func.count(LabelRow.id))) == before  # still the snapshot it began with
+    assert len(store.label_facts()) == before + 1
+
+
 def test_superseded_labels_are_counted_per_task(store):
     ids = label_some(store)
     assert store.count_superseded_labels() == 1 and store.count_superseded_labels("sentiment") == 1

@@ -180,13 +180,13 @@ def test_a_labeler_gets_no_export_and_no_dashboard_figures(run, monkeypatch):
     at.switch_page("routes/dashboard.py").run()
     assert [e.value for e in at.error] == ["Admins only."] and [b.key for b in at.button] == ["sign_out"]
     assert not at.metric and not at.dataframe and exports == []
-    assert not {"labels", "comparisons", "labelers", "count_batches"} & run.spy.names()
+    assert not {"labels", "label_facts", "comparisons", "labelers", "count_batches"} & run.spy.names()
 
 
 def test_an_admin_gets_the_dashboard_until_demoted(run):
     at = sign_in("root", "root-password")
     at.switch_page("routes/dashboard.py").run()
-    assert not at.exception and at.title[0].value == "Dashboard" and "labels" in run.spy.names()
+    assert not at.exception and at.title[0].value == "Dashboard" and "label_facts" in run.spy.names()
     with run.store.session() as s, s.begin():  # demoted while signed in
         s.execute(update(LabelerRow).where(LabelerRow.name == "root").values(role="labeler"))
     at.run()

@@ -1,0 +1,172 @@
+"""The dashboard's figures from one reading of the label store, kept between renders of the page.
+
+At 300,000 labels reading the labels and computing the figures takes seconds of CPU (bench/label_scale.py),
+the agreement's bootstrap intervals alone about three. So the app keeps, per store, the figures of
+its newest reading (one per process, shared by the admins' sessions). A render asks for them with the
+store's version (how many label rows and the newest id, the gold answers, the labelers): when nothing
+changed they are drawn at once. After a change, a store of up to `SYNC_LABELS` labels is read and
+computed again before the page is drawn, as always; a larger one is drawn from the figures it has,
+which say which labels they count (`Figures.note`), while one background thread reads and computes the
+new ones for the next render. The figures are those of `rlhf.labeling.stats`, `agreement` and `gold`,
+computed when first asked for (`functools.cached_property`) and all at once in the background.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Optional
+
+from rlhf.labeling import agreement as chance_corrected
+from rlhf.labeling import stats as label_stats
+from rlhf.labeling.gold import gold_scores
+from rlhf.labeling.store import Labeler, LabelStore
+
+SYNC_LABELS = 20_000  # label rows up to which a changed store is read again before the page is drawn
+
+
+@dataclass(frozen=True)
+class Version:
+    label_rows: int  # every label row, superseded ones too: labels are append-only, so a new label changes it
+    newest_label: Optional[int]
+    answers: tuple  # the gold answers, (batch id, best) sorted
+    labelers: tuple  # (id, name, kind) of each labeler
+
+
+@dataclass
+class Agreement:
+    observed: label_stats.Agreement
+    corrected: Optional[chance_corrected.ChanceCorrected]  # None without a pair of choices
+    pairs: dict  # {(labeler a, labeler b): (alike, shared)}
+    counted: list  # the labels counted, one per (batch, labeler)
+
+
+@dataclass
+class Figures:
+    version: Version
+    labels: list  # the effective labels (`LabelStore.label_facts()`)
+    labelers: list[Labeler]
+    num_choices: int
+    read_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @cached_property
+    def latest(self) -> label_stats.Latest:
+        return label_stats.latest_per_labeler(self.labels)
+
+    @property
+    def answers(self) -> dict[int, int]:
+        return dict(self.version.answers)
+
+    @property
+    def names(self) -> dict[int, str]:
+        return {labeler.id: labeler.name for labeler in self.labelers}
+
+    @cached_property
+    def overview(self) -> tuple[int, int, int]:
+        """(choices, skips, flags) of the newest label of each labeler and batch."""
+        latest = self.latest
+        return (sum(1 for label in latest if label_stats.is_choice(label)),
+                sum(1 for label in latest if label.skipped and not label.flagged), sum(1 for label in latest if label.flagged))
+
+    @cached_property
+    def seconds(self) -> tuple[dict[float, float], list[tuple[str, int]]]:
+        """Quantiles and histogram of the seconds of every effective label (not only the newest of each)."""
+        return label_stats.seconds_quantiles(self.labels), label_stats.seconds_histogram(self.labels)
+
+    @cached_property
+    def labeler_rows(self) -> list[label_stats.LabelerStats]:
+        return label_stats.labeler_stats(self.latest, self.names, self.num_choices)
+
+    @cached_property
+    def gold(self) -> list:
+        return gold_scores(self.latest, self.answers, self.names)
+
+    @cached_property
+    def positions(self) -> list[int]:
+        return label_stats.position_counts(self.latest, self.num_choices)
+
+    @cached_property
+    def reasons(self) -> list[tuple[str, str, int]]:
+        return label_stats.reason_counts(self.latest)
+
+    def agreement(self, include_machines: bool) -> Agreement:
+        """Agreement among the people, or among all labelers; each computed once."""
+        cache = self.__dict__.setdefault("_agreement", {})
+        if include_machines not in cache:
+            counted = {labeler.id for labeler in self.labelers if include_machines or labeler.kind == "human"}
+            mine = label_stats.of_labelers(self.latest, counted)
+            observed = label_stats.agreement(mine, self.num_choices)
+            corrected = chance_corrected.chance_corrected(mine, num_choices=self.num_choices) if observed.pairs else None
+            cache[include_machines] = Agreement(observed, corrected, chance_corrected.pairwise(mine), mine)
+        return cache[include_machines]
+
+    def compute(self, include_machines: bool) -> "Figures":
+        """Every figure the page draws (the agreement as its toggle starts), now rather than when drawn."""
+        for name in ("overview", "seconds", "labeler_rows", "gold", "positions", "reasons"):
+            getattr(self, name)
+        self.agreement(include_machines)
+        return self
+
+    def note(self, now: Version) -> Optional[str]:
+        """What the page says when these figures are older than the store, else None."""
+        if now == self.version:
+            return None
+        return (f"Figures as of {self.read_at:%H:%M:%S} UTC ({self.version.label_rows} label rows; the store has "
+                f"{now.label_rows} now). Newer ones are being computed: reload the page in a moment.")
+
+
+class _Kept:
+    """The newest figures of one store and the background reading under way, if any."""
+
+    def __init__(self):
+        self.figures: Optional[Figures] = None
+        self.reading: Optional[Future] = None
+
+
+_KEPT: dict[str, _Kept] = {}
+_LOCK = threading.Lock()
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-figures")
+
+
+def version(store: LabelStore) -> Version:
+    rows, newest = store.label_rows_and_newest()
+    return Version(rows, newest, tuple(sorted(store.gold_answers().items())),
+                   tuple((labeler.id, labeler.name, labeler.kind) for labeler in store.labelers()))
+
+
+def read(store: LabelStore, num_choices: int, include_machines: bool, now: Optional[Version] = None) -> Figures:
+    now = now or version(store)
+    return Figures(now, store.label_facts(), store.labelers(), num_choices).compute(include_machines)
+
+
+def figures(store: LabelStore, num_choices: int, include_machines: bool) -> tuple[Figures, Optional[str]]:
+    """The figures to draw, and a note when they are older than the store (see the module's docstring)."""
+    now = version(store)
+    with _LOCK:
+        kept = _KEPT.setdefault(store.url, _Kept())
+        if kept.reading is not None and kept.reading.done():
+            finished, kept.reading = kept.reading, None
+            if finished.exception() is None:
+                kept.figures = finished.result()
+        current = kept.figures
+        if current is not None and (current.version == now or now.label_rows > SYNC_LABELS):
+            if current.version != now and kept.reading is None:
+                kept.reading = _BACKGROUND.submit(read, store, num_choices, include_machines)
+            if current.num_choices == num_choices:
+                return current, current.note(now)
+    fresh = read(store, num_choices, include_machines, now)
+    with _LOCK:
+        kept.figures = fresh
+    return fresh, None
+
+
+def settle(store_url: str, timeout: Optional[float] = None) -> None:
+    """Wait until no background reading of this store is under way (for tests and bench/label_scale.py)."""
+    with _LOCK:
+        kept = _KEPT.get(store_url)
+        reading = kept.reading if kept is not None else None
+    if reading is not None:
+        reading.exception(timeout)  # waits; an error is the next render's to handle
