@@ -60,15 +60,16 @@ class AdminAction:
 
 class Labelers:
     def add_labeler(self, name: str, password: Optional[str] = None, role: str = "labeler",
-                    actor: Optional[str] = None) -> Labeler:
-        """A new labeler; with `actor` (an admin's action, not a simulated or imported labeler) it is recorded."""
+                    actor: Optional[str] = None, one_time: bool = False) -> Labeler:
+        """A new labeler; with `actor` (an admin's action, not a simulated or imported labeler) it is recorded;
+        `one_time`: the password must be replaced at the first sign-in."""
         check_role(role)
         if not name or not name.strip() or len(name) > 100:
             raise RLHFError("a labeler name must be 1 to 100 characters")
         hashed = passwords.hash_password(password) if password is not None else None
         try:
             with self.session() as s, s.begin():
-                row = LabelerRow(name=name.strip(), password_hash=hashed, role=role)
+                row = LabelerRow(name=name.strip(), password_hash=hashed, role=role, must_change_password=one_time)
                 s.add(row)
                 if actor is not None:
                     record_action(s, actor, "added", row.name, f"role {role}")
@@ -111,9 +112,7 @@ class Labelers:
     def invite(self, name: str, role: str, actor: str) -> str:
         """Add a labeler with a one-time password, returned once (the store keeps only its hash)."""
         password = passwords.one_time_password()
-        labeler = self.add_labeler(name, password, role, actor=actor)
-        with self.session() as s, s.begin():
-            s.get(LabelerRow, labeler.id).must_change_password = True
+        self.add_labeler(name, password, role, actor=actor, one_time=True)  # one transaction: never a reusable password
         return password
 
     def reset_password(self, name: str, actor: str) -> str:
