@@ -10,7 +10,9 @@
 # $RLHF_PG_DIR (default /tmp/rlhf-postgres-UID): data, socket and log. Durability is switched off
 # (fsync, synchronous_commit): it is for tests only. As root the server runs as the `postgres`
 # user, since initdb refuses root. The user rlhf_test (password rlhf_test, may create databases)
-# owns the database rlhf_test; the tests create one database per test beside it.
+# owns the database rlhf_test; the tests create one database per test beside it. It is granted
+# pg_signal_backend because DROP DATABASE ... WITH (FORCE) must end every session on the dropped
+# database, and an autovacuum worker there belongs to no role this user is a member of.
 set -euo pipefail
 
 DIR="${RLHF_PG_DIR:-/tmp/rlhf-postgres-$(id -u)}"
@@ -71,7 +73,8 @@ start() {
         start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
     as_owner "$BIN/psql" -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$port" -U postgres -d postgres \
         -c "CREATE ROLE $USER_NAME LOGIN CREATEDB PASSWORD '$PASSWORD'" \
-        -c "CREATE DATABASE $DB OWNER $USER_NAME" >/dev/null
+        -c "CREATE DATABASE $DB OWNER $USER_NAME" \
+        -c "GRANT pg_signal_backend TO $USER_NAME" >/dev/null
     echo "export RLHF_TEST_POSTGRES_URL='$(url)'"
 }
 

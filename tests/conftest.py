@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -140,6 +141,22 @@ def store_url(request, tmp_path):
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with server.connect() as conn:  # FORCE: the test's engines may still hold connections
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(server, name)
         server.dispose()
+
+
+def _drop_database(server, name: str, attempts: int = 10) -> None:
+    """Drop a test database. FORCE, since the test's engines may still hold connections. On a
+    server where the test user lacks pg_signal_backend, an autovacuum worker on the database makes
+    FORCE refuse; it ends within moments, so try again."""
+    from sqlalchemy.exc import ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            with server.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except ProgrammingError as error:
+            if "pg_signal_backend" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
