@@ -16,6 +16,7 @@ from typing import NoReturn, Optional
 
 import streamlit as st
 
+from labeling_app import dashboard_figures
 from rlhf.config.run_config import Config, load_config
 from rlhf.config.secrets import redact
 from rlhf.errors import RLHFError
@@ -57,6 +58,8 @@ def run_context() -> RunContext:
         # Neither the URL nor the driver's message shows the password.
         _fail(redact(f"Cannot open the label store {config.database_url}: {error}", config.database_url))
     _freeze_startup_objects()
+    # Once per process: a large store's dashboard figures start computing now, not when an admin asks.
+    dashboard_figures.warm(store, config.labeling.samples_per_query, config.labeling.count_machine_labelers)
     return RunContext(path, config, store)
 
 

@@ -1,14 +1,17 @@
 """The dashboard's figures from one reading of the label store, kept between renders of the page.
 
-At 300,000 labels reading the labels and computing the figures takes seconds of CPU (bench/label_scale.py),
-the agreement's bootstrap intervals alone about three. So the app keeps, per store, the figures of
-its newest reading (one per process, shared by the admins' sessions). A render asks for them with the
-store's version (how many label rows and the newest id, the gold answers, the labelers): when nothing
-changed they are drawn at once. After a change, a store of up to `SYNC_LABELS` labels is read and
-computed again before the page is drawn, as always; a larger one is drawn from the figures it has,
-which say which labels they count (`Figures.note`), while one background thread reads and computes the
-new ones for the next render. The figures are those of `rlhf.labeling.stats`, `agreement` and `gold`,
-computed when first asked for (`functools.cached_property`) and all at once in the background.
+At 300,000 labels reading the labels and computing the figures takes seconds of CPU (bench/label_scale.py).
+So the app keeps, per store, the figures of its newest reading (one per process, shared by the admins'
+sessions). A render asks for them with the store's version (how many label rows and the newest id, the
+gold answers, the labelers): when nothing changed they are drawn at once. After a change, a store of up
+to `SYNC_LABELS` labels is read and computed again before the page is drawn, as always; a larger one is
+drawn from the figures it has, which say which labels they count (`Figures.note`), while one background
+thread reads and computes the new ones for the next render. A large store with no figures yet (the
+server just started) is not waited for either: `figures` answers None with a note, the page draws what
+needs no figures and polls for them (`dashboard_page`). To make that rare, the app's first run asks for
+a large store's figures at once (`warm`), so they are usually ready before an admin opens the page.
+The figures are those of `rlhf.labeling.stats`, `agreement` and `gold`, computed when first asked for
+(`functools.cached_property`) and all at once in the background.
 """
 
 from __future__ import annotations
@@ -104,10 +107,13 @@ class Figures:
         return cache[include_machines]
 
     def compute(self, include_machines: bool) -> "Figures":
-        """Every figure the page draws (the agreement as its toggle starts), now rather than when drawn."""
+        """Every figure the page draws, now rather than when drawn: the agreement as its toggle starts, and
+        the other way too where there are imported or simulated labelers to toggle."""
         for name in ("overview", "seconds", "labeler_rows", "gold", "positions", "reasons"):
             getattr(self, name)
         self.agreement(include_machines)
+        if any(labeler.kind != "human" for labeler in self.labelers):
+            self.agreement(not include_machines)
         return self
 
     def note(self, now: Version) -> Optional[str]:
@@ -124,6 +130,22 @@ class _Kept:
     def __init__(self):
         self.figures: Optional[Figures] = None
         self.reading: Optional[Future] = None
+        self.reading_since: Optional[datetime] = None
+        self.failed: Optional[BaseException] = None  # the last background reading's error, for the next render
+        self.warmed = False
+
+    def collect(self) -> None:
+        """Keep the figures of a finished background reading, or its error."""
+        if self.reading is not None and self.reading.done():
+            finished, self.reading = self.reading, None
+            self.failed = finished.exception()
+            if self.failed is None:
+                self.figures = finished.result()
+
+    def start_reading(self, store: LabelStore, num_choices: int, include_machines: bool) -> None:
+        if self.reading is None:
+            self.reading_since = datetime.now(timezone.utc)
+            self.reading = _BACKGROUND.submit(read, store, num_choices, include_machines)
 
 
 _KEPT: dict[str, _Kept] = {}
@@ -142,25 +164,51 @@ def read(store: LabelStore, num_choices: int, include_machines: bool, now: Optio
     return Figures(now, store.label_facts(), store.labelers(), num_choices).compute(include_machines)
 
 
-def figures(store: LabelStore, num_choices: int, include_machines: bool) -> tuple[Figures, Optional[str]]:
-    """The figures to draw, and a note when they are older than the store (see the module's docstring)."""
+def figures(store: LabelStore, num_choices: int, include_machines: bool) -> tuple[Optional[Figures], Optional[str]]:
+    """The figures to draw, and a note when they are older than the store; (None, a note) while a large
+    store's first figures are being read (see the module's docstring)."""
     now = version(store)
     with _LOCK:
         kept = _KEPT.setdefault(store.url, _Kept())
-        if kept.reading is not None and kept.reading.done():
-            finished, kept.reading = kept.reading, None
-            if finished.exception() is None:
-                kept.figures = finished.result()
-        current = kept.figures
-        if current is not None and (current.version == now or now.label_rows > SYNC_LABELS):
-            if current.version != now and kept.reading is None:
-                kept.reading = _BACKGROUND.submit(read, store, num_choices, include_machines)
-            if current.num_choices == num_choices:
+        kept.collect()
+        current = kept.figures if kept.figures is not None and kept.figures.num_choices == num_choices else None
+        if current is not None and current.version == now:
+            return current, None
+        if now.label_rows > SYNC_LABELS:
+            if current is None and kept.failed is not None:
+                failed, kept.failed = kept.failed, None
+                raise failed  # as a reading on the page would have; the next render tries again
+            kept.start_reading(store, num_choices, include_machines)
+            if current is not None:
                 return current, current.note(now)
+            return None, (f"Computing the figures of {now.label_rows:,} label rows (started "
+                          f"{kept.reading_since:%H:%M:%S} UTC): they appear here when ready.")
     fresh = read(store, num_choices, include_machines, now)
     with _LOCK:
         kept.figures = fresh
     return fresh, None
+
+
+def ready(store_url: str) -> bool:
+    """Whether figures are kept for this store, or a background reading of them has finished."""
+    with _LOCK:
+        kept = _KEPT.get(store_url)
+        return kept is not None and (kept.figures is not None or (kept.reading is not None and kept.reading.done()))
+
+
+def warm(store: LabelStore, num_choices: int, include_machines: bool) -> None:
+    """Once per process and store: start reading a large store's figures in the background, so that they
+    are ready when an admin first opens the dashboard. A small store is left to the page (it reads fast)."""
+    with _LOCK:
+        kept = _KEPT.setdefault(store.url, _Kept())
+        if kept.warmed:
+            return
+        kept.warmed = True
+    rows, _ = store.label_rows_and_newest()
+    if rows > SYNC_LABELS:
+        with _LOCK:
+            if kept.figures is None:
+                kept.start_reading(store, num_choices, include_machines)
 
 
 def settle(store_url: str, timeout: Optional[float] = None) -> None:

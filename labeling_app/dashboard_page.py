@@ -3,7 +3,8 @@ export, and the team (labelers, passwords, roles, and the record of admin action
 
 The figures come from `rlhf.labeling.stats` (the CLI reports the same ones), read and kept between renders by
 `dashboard_figures` (a large store's are computed in the background after a change, and the page says which labels
-they count), the human win rates from `rlhf.evaluation.win_rates` and the runs' evaluation summaries from
+they count; while a large store's first figures are computed, the page draws the rest and polls for them), the
+human win rates from `rlhf.evaluation.win_rates` and the runs' evaluation summaries from
 `rlhf.evaluation.dashboard_rows`; this page only lays them out.
 """
 
@@ -23,6 +24,7 @@ from rlhf.evaluation.dashboard_rows import comparison_rows, eval_summaries
 from rlhf.evaluation.win_rates import comparison_win_rates
 
 BASELINE = "zero-shot"
+POLL_SECONDS = 1.0  # how often a page without figures asks whether they are ready
 
 
 def render_page() -> None:
@@ -33,17 +35,28 @@ def render_page() -> None:
     st.title("Dashboard")
     if note:
         st.info(note, icon=":material/schedule:")
-    _overview(run, figures)
-    _labelers(figures)
-    render_agreement(figures, count_machines)
-    render_gold(run, figures)
-    _positions(figures)
-    _times(figures)
-    _reasons(figures)
+    if figures is None:
+        _await_figures(run.store.url)
+    else:
+        _overview(run, figures)
+        _labelers(figures)
+        render_agreement(figures, count_machines)
+        render_gold(run, figures)
+        _positions(figures)
+        _times(figures)
+        _reasons(figures)
     _evaluation(run)
     _runs(run)
     _export(run)
     render_team(run.store, admin)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _await_figures(store_url: str) -> None:
+    """Polls while the figures are computed in the background; draws the whole page again once they are."""
+    if dashboard_figures.ready(store_url):
+        st.rerun()
+    st.caption("Labelers, agreement, gold questions, positions and times follow here.")
 
 
 def _overview(run: RunContext, figures: Figures) -> None:

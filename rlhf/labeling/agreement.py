@@ -19,7 +19,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from rlhf.labeling import resampling
-from rlhf.labeling.stats import DEFAULT_CHOICES, choice_pairs, labels_by_batch, of_labelers
+from rlhf.labeling.stats import DEFAULT_CHOICES, labels_by_batch, of_labelers, pairs_of
 
 
 @dataclass
@@ -108,7 +108,7 @@ def chance_corrected(labels: Iterable, include: Optional[set[int]] = None, num_c
 def pairwise(labels: Iterable, include: Optional[set[int]] = None) -> dict[tuple[int, int], tuple[int, int]]:
     """{(labeler a, labeler b) with a < b: (batches both chose alike, batches both chose)}."""
     counts: dict[tuple[int, int], list[int]] = {}
-    for a, b, same, _ in choice_pairs(labels_by_batch(of_labelers(labels, include)), DEFAULT_CHOICES):
+    for a, b, same, _ in pairs_of(of_labelers(labels, include), DEFAULT_CHOICES):
         pair = counts.setdefault((min(a, b), max(a, b)), [0, 0])
         pair[0] += same
         pair[1] += 1
@@ -123,12 +123,26 @@ def majority_agreement(labels: Iterable, include: Optional[set[int]] = None) -> 
     """
     counts: dict[int, list[int]] = {}
     for chosen in labels_by_batch(of_labelers(labels, include)).values():
+        if len(chosen) < 3:
+            continue  # fewer than two others
+        tally = Counter(label.choice for label in chosen)
         for label in chosen:
-            others = Counter(other.choice for other in chosen if other is not label)
-            leaders = others.most_common(2)
-            if sum(others.values()) < 2 or (len(leaders) == 2 and leaders[0][1] == leaders[1][1]):
-                continue
-            mine = counts.setdefault(label.labeler_id, [0, 0])
-            mine[0] += label.choice == leaders[0][0]
-            mine[1] += 1
+            tally[label.choice] -= 1  # the others' choices: the batch's less this label's
+            leader = _leader(tally)
+            tally[label.choice] += 1
+            if leader is not None:
+                mine = counts.setdefault(label.labeler_id, [0, 0])
+                mine[0] += label.choice == leader
+                mine[1] += 1
     return {labeler: (agreed, shared) for labeler, (agreed, shared) in counts.items()}
+
+
+def _leader(tally: Counter) -> Optional[int]:
+    """The most common choice, or None on a tie for the most."""
+    leader, lead, runner_up = None, 0, 0
+    for choice, n in tally.items():
+        if n > lead:
+            leader, lead, runner_up = choice, n, lead
+        elif n > runner_up:
+            runner_up = n
+    return leader if lead > runner_up else None

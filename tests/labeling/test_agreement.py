@@ -104,3 +104,33 @@ def test_agreement_with_the_majority_of_the_others():
     assert majority_agreement(labels) == {0: (1, 1), 1: (1, 1), 2: (1, 2), 3: (0, 1)}
     # Without labeler 2, batch 1 has 0, 0 and 1: the others of 0 (and of 1) tie; 3's others chose 0.
     assert majority_agreement(labels, include={0, 1, 3}) == {3: (0, 1)}
+
+
+def _majority_by_definition(labels):
+    """The others' majority of each label, counted the plain way (one Counter per label)."""
+    from collections import Counter
+
+    by_batch, counts = {}, {}
+    for x in labels:
+        if x.choice is not None and not x.skipped:
+            by_batch.setdefault(x.batch_id, []).append(x)
+    for chosen in by_batch.values():
+        for x in chosen:
+            others = Counter(o.choice for o in chosen if o is not x).most_common()
+            if sum(n for _, n in others) < 2 or (len(others) > 1 and others[0][1] == others[1][1]):
+                continue
+            mine = counts.setdefault(x.labeler_id, [0, 0])
+            mine[0] += x.choice == others[0][0]
+            mine[1] += 1
+    return {who: tuple(pair) for who, pair in counts.items()}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_agreement_with_the_majority_is_its_definition_on_random_batches(seed):
+    from rlhf.labeling.agreement import majority_agreement
+
+    rng = np.random.default_rng(seed)
+    labels = [label(batch, who, int(rng.integers(0, 4)) if rng.random() > 0.1 else None, skipped=False)
+              for batch in range(300) for who in rng.choice(8, int(rng.integers(1, 7)), replace=False)]
+    labels = [x for x in labels if x.choice is not None]
+    assert majority_agreement(labels) == _majority_by_definition(labels)

@@ -45,7 +45,16 @@ def test_an_unchanged_store_gets_the_same_figures_and_a_small_changed_one_new_on
 
 def test_a_large_changed_store_is_drawn_from_its_figures_until_the_new_ones_are_read(store, monkeypatch):
     monkeypatch.setattr(dashboard_figures, "SYNC_LABELS", 0)  # every store counts as large
-    first, _ = dashboard_figures.figures(store, 4, include_machines=False)  # none kept yet: read now
+    none_yet, note = dashboard_figures.figures(store, 4, include_machines=False)  # not waited for: read in the background
+    assert none_yet is None and note.startswith("Computing the figures of 9 label rows (started ")
+    assert dashboard_figures._KEPT[store.url].reading is not None  # one reading, however often the page asks
+    reading = dashboard_figures._KEPT[store.url].reading
+    again, _ = dashboard_figures.figures(store, 4, include_machines=False)
+    assert again is not None or dashboard_figures._KEPT[store.url].reading is reading  # asked again: no second reading
+    dashboard_figures.settle(store.url)
+    assert dashboard_figures.ready(store.url)
+    first, note = dashboard_figures.figures(store, 4, include_machines=False)
+    assert note is None and first.overview == (9, 0, 0)
     store.submit(1, 4, choice=2, shown_order=[0, 1, 2, 3])
     kept, note = dashboard_figures.figures(store, 4, include_machines=False)
     assert kept is first and "9 label rows; the store has 10 now" in note
@@ -59,3 +68,35 @@ def test_marking_gold_changes_the_version(store):
     store.mark_gold([(1, 0)], "app:ann")
     again, _ = dashboard_figures.figures(store, 4, include_machines=False)
     assert again is not first and again.answers == {1: 0} and {row.name: row.correct for row in again.gold}["ann"] == 1
+
+
+def test_warming_starts_a_large_stores_reading_once_and_leaves_a_small_one_to_the_page(store, monkeypatch):
+    dashboard_figures.warm(store, 4, include_machines=False)
+    assert dashboard_figures._KEPT[store.url].reading is None and not dashboard_figures.ready(store.url)  # small
+    monkeypatch.setattr(dashboard_figures, "SYNC_LABELS", 0)
+    dashboard_figures.warm(store, 4, include_machines=False)
+    assert dashboard_figures._KEPT[store.url].reading is None  # once per process and store: it was warmed
+    dashboard_figures._KEPT.pop(store.url)  # a new process
+    dashboard_figures.warm(store, 4, include_machines=False)
+    dashboard_figures.settle(store.url)
+    figures, note = dashboard_figures.figures(store, 4, include_machines=False)
+    assert note is None and figures.overview == (9, 0, 0)  # ready when the admin first opens the page
+
+
+def test_a_failed_background_reading_is_the_next_renders_error_then_read_again(store, monkeypatch):
+    monkeypatch.setattr(dashboard_figures, "SYNC_LABELS", 0)
+    real_facts = store.label_facts
+    monkeypatch.setattr(store, "label_facts", lambda: 1 / 0)
+    assert dashboard_figures.figures(store, 4, include_machines=False)[0] is None
+    dashboard_figures.settle(store.url)
+    with pytest.raises(ZeroDivisionError):
+        dashboard_figures.figures(store, 4, include_machines=False)
+    monkeypatch.setattr(store, "label_facts", real_facts)
+    assert dashboard_figures.figures(store, 4, include_machines=False)[0] is None  # a new reading started
+    dashboard_figures.settle(store.url)
+    assert dashboard_figures.figures(store, 4, include_machines=False)[0].overview == (9, 0, 0)
+
+
+def test_both_ways_of_the_agreement_toggle_are_computed_with_the_figures(store):
+    figures, _ = dashboard_figures.figures(store, 4, include_machines=False)
+    assert set(figures.__dict__["_agreement"]) == {False, True}  # the robot's labels can be toggled in at once

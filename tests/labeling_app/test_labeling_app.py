@@ -4,6 +4,7 @@ import html
 import json
 import re
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -261,6 +262,30 @@ def test_an_admin_sees_the_dashboard(run):
     assert "position 1: 33%" in " ".join(c.value for c in at.caption)  # ann's two of the six choices were shown first
     reasons = next(frame.value for frame in at.dataframe if "reason" in frame.value.columns)
     assert list(reasons.iloc[0]) == ["skip", "Other: dull", 1]
+
+
+def test_a_large_stores_dashboard_is_drawn_before_its_first_figures_and_with_them_once_ready(run, monkeypatch):
+    from labeling_app import dashboard_figures
+
+    monkeypatch.setattr(dashboard_figures, "SYNC_LABELS", 0)  # every store counts as large
+    monkeypatch.setattr(dashboard_figures, "_KEPT", {})  # a server just started, not yet warmed
+    ann = run.store.labeler("ann")
+    run.store.submit(ann.id, 1, choice=2, shown_order=[0, 1, 2, 3], seconds=4.0)
+    gate = threading.Event()  # holds the background reading until the first render is checked
+    real_read = dashboard_figures.read
+    monkeypatch.setattr(dashboard_figures, "read", lambda *args: gate.wait(60) and real_read(*args))
+    at = sign_in("root", "root-password")  # the app's first run warmed the store: its reading is under way
+    at.switch_page("routes/dashboard.py").run()
+    assert not at.exception and not errors(at) and at.title[0].value == "Dashboard"
+    assert [i.value for i in at.info][0].startswith("Computing the figures of 1 label rows")
+    subheaders = [h.value for h in at.subheader]
+    assert "Labelers" not in subheaders and {"Evaluation", "Runs", "Export"} <= set(subheaders)  # the rest is drawn
+    gate.set()
+    dashboard_figures.settle(run.store.url)
+    at.run()  # in a browser the page's polling fragment asks for this rerun itself
+    assert not at.exception and "Labelers" in [h.value for h in at.subheader]
+    assert {m.label: m.value for m in at.metric}["Choices"] == "1"
+    assert not any(i.value.startswith("Computing") for i in at.info)
 
 
 def test_the_dashboard_shows_human_win_rates_and_the_runs_evaluations_side_by_side(run):

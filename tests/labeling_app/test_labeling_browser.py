@@ -5,6 +5,7 @@ comparisons on the Compare page with keys 1-3 the same way. Saves tests/artifact
 tests/artifacts/compare_page.png. Skipped only where chromium or chromedriver is not on the PATH (a failure under CI=true).
 """
 
+import os
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from rlhf.config.sections import LabelingConfig
 pytestmark = pytest.mark.usefixtures("browser")  # conftest: skipped without Chromium, failed under CI=true
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ROOT = Path(__file__).resolve().parents[2]
 MIN_SECONDS = LabelingConfig().min_seconds  # a person reads first; faster choices are dropped
 PROMPT = ("The letter arrived on a Tuesday. Nobody had written to the old lighthouse keeper in years, and he turned "
           "it over twice before opening it with his thumb, slowly, as if it might bite. Inside was a single sheet of paper and")
@@ -324,3 +326,39 @@ def test_the_dashboard_stays_wide_after_a_click(tmp_path):
         save_screenshot(driver, ARTIFACTS / "dashboard_team.png")
     after = set(after)
     assert before > 1000 and after == {before}  # the 1280 px window's width, not Streamlit's 736 px column
+
+
+# Loaded by the server's interpreter at startup (sitecustomize): every store counts as large, and the
+# background reading of the figures waits for a file the test writes, so the page is seen without them.
+_HOLD_THE_READING = '''
+import os, time
+from labeling_app import dashboard_figures
+
+dashboard_figures.SYNC_LABELS = 0
+_read = dashboard_figures.read
+
+def _held(*args):
+    while not os.path.exists(os.environ["RLHF_TEST_RELEASE"]):
+        time.sleep(0.05)
+    return _read(*args)
+
+dashboard_figures.read = _held
+'''
+
+
+def test_a_large_stores_dashboard_fills_in_its_figures_without_a_reload(tmp_path, monkeypatch):
+    config_path, store = make_run(tmp_path / "runs", "large", batches=2, labelers=[("root", "root-password", "admin")])
+    store.submit(store.labeler("root").id, 1, choice=2, shown_order=[0, 1, 2, 3], seconds=4.0)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_HOLD_THE_READING)
+    release = tmp_path / "release"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hooks), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("RLHF_TEST_RELEASE", str(release))
+    with AppServer(config_path, log_path=tmp_path / "streamlit.log") as app_server, Chromium() as driver:
+        LabelingTab(driver, app_server.url + "/dashboard").sign_in("root", "root-password")
+        wait_for_text(driver, "Computing the figures of 1 label rows")
+        assert "Choices by position" not in body_text(driver) and "Export labels" in body_text(driver)
+        release.touch()
+        wait_for_text(driver, "Choices by position on screen")  # the page's own polling drew them: no reload
+        assert "Computing the figures" not in body_text(driver)
