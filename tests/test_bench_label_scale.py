@@ -27,10 +27,13 @@ def test_quick_measures_every_figure_on_sqlite(quick, capsys):
     _, [figures] = quick
     assert figures["backend"] == "sqlite" and figures["steps"] == 3 * 4 and figures["step_errors"] == []
     for key in ("step_p50_ms", "step_p95_ms", "step_p99_ms", "steps_per_s", "dashboard_first_s", "dashboard_s", "export_s",
-                "reward_load_s"):
+                "reward_load_s", "reading_step_p95_ms", "figures_ready_s", "dashboard_full_s"):
         assert figures[key] > 0, key
+    assert figures["dashboard_first_complete"]  # a small store's figures are read before its first render
+    assert figures["reading_steps"] == 3 * 1 and len(figures["readings_s"]) >= 1
     assert figures["step_p50_ms"] <= figures["step_p95_ms"] <= figures["step_p99_ms"]
-    assert figures["labels_after"] == 600 + 3 * 4 + 1  # each step stored one label, and one before the dashboard's render
+    # Each step stored one label (4 per session, then 1 while the figures were read), and one before a dashboard render.
+    assert figures["labels_after"] == 600 + 3 * 4 + 1 + 3 * 1
     assert figures["verdicts"] == {key: figures[key] < target for key, target in bench.TARGETS.items()}
     assert len(figures["load_before"].split()) == 3
 
@@ -64,12 +67,13 @@ def test_the_verdicts_and_the_table_follow_the_figures(monkeypatch, capsys):
                "steps_per_s": 9.0, "dashboard_first_s": 5.0, "dashboard_s": 0.5, "export_s": 30.0, "reward_load_s": None,
                "steps": 10, "load_before": "1.00 1.00 1.00", "load_after": "2.00 2.00 2.00"}
     figures["verdicts"] = bench.verdicts(figures)
-    assert figures["verdicts"] == {"step_p95_ms": False, "dashboard_s": True, "export_s": True, "reward_load_s": None}
+    assert figures["verdicts"] == {"step_p95_ms": False, "dashboard_first_s": False, "dashboard_s": True, "export_s": True,
+                                   "reward_load_s": None}
     monkeypatch.setitem(bench.TARGETS, "export_s", 10.0)  # a stricter target turns the same figure into a miss
     assert bench.verdicts(figures)["export_s"] is False
     from rich.console import Console
 
-    bench.print_table([figures], bench.parse_args(["--quick", "--backends", "sqlite"]), Console(width=220))
+    bench.print_table([figures], bench.parse_args(["--quick", "--backends", "sqlite"]), Console(width=260))
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ sqlite"))
     assert "150.0 NOT MET" in row and "0.50 met" in row and "1.00 1.00 1.00 / 2.00 2.00 2.00" in row
 
