@@ -236,7 +236,7 @@ def steps_while_reading(store, labeling, args) -> dict:
 
     def read_again_and_again():
         while not readings or not done.is_set():  # at least one reading, however short the steps
-            readings.append(timed(lambda: dashboard_figures.read(store, labeling.samples_per_query, labeling.count_machine_labelers)))
+            readings.append(timed(lambda: dashboard_figures.read_in_background(store, labeling.samples_per_query).result()))
 
     reader = threading.Thread(target=read_again_and_again)
     reader.start()

@@ -59,7 +59,7 @@ def run_context() -> RunContext:
         _fail(redact(f"Cannot open the label store {config.database_url}: {error}", config.database_url))
     _freeze_startup_objects()
     # Once per process: a large store's dashboard figures start computing now, not when an admin asks.
-    dashboard_figures.warm(store, config.labeling.samples_per_query, config.labeling.count_machine_labelers)
+    dashboard_figures.warm(store, config.labeling.samples_per_query)
     return RunContext(path, config, store)
 
 

@@ -5,8 +5,12 @@ So the app keeps, per store, the figures of its newest reading (one per process,
 sessions). A render asks for them with the store's version (how many label rows and the newest id, the
 gold answers, the labelers): when nothing changed they are drawn at once. After a change, a store of up
 to `SYNC_LABELS` labels is read and computed again before the page is drawn, as always; a larger one is
-drawn from the figures it has, which say which labels they count (`Figures.note`), while one background
-thread reads and computes the new ones for the next render. A large store with no figures yet (the
+drawn from the figures it has, which say which labels they count (`Figures.note`), while a background
+process reads and computes the new ones for the next render. A process, not a thread: the labelers'
+sessions are threads of the app's one process, and a reading in a thread held the interpreter so
+long at a time that their labeling steps took two seconds at p95 instead of tens of milliseconds
+(bench/label_scale.py). The process (`worker_process`) is started once, opens the store by its URL and
+sends back the figures without the labels they came from. A large store with no figures yet (the
 server just started) is not waited for either: `figures` answers None with a note, the page draws what
 needs no figures and polls for them (`dashboard_page`). To make that rare, the app's first run asks for
 a large store's figures at once (`warm`), so they are usually ready before an admin opens the page.
@@ -17,12 +21,13 @@ The figures are those of `rlhf.labeling.stats`, `agreement` and `gold`, computed
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Optional
 
+from labeling_app.worker_process import WorkerProcess
 from rlhf.labeling import agreement as chance_corrected
 from rlhf.labeling import stats as label_stats
 from rlhf.labeling.gold import gold_scores
@@ -44,7 +49,6 @@ class Agreement:
     observed: label_stats.Agreement
     corrected: Optional[chance_corrected.ChanceCorrected]  # None without a pair of choices
     pairs: dict  # {(labeler a, labeler b): (alike, shared)}
-    counted: list  # the labels counted, one per (batch, labeler)
 
 
 @dataclass
@@ -96,24 +100,30 @@ class Figures:
         return label_stats.reason_counts(self.latest)
 
     def agreement(self, include_machines: bool) -> Agreement:
-        """Agreement among the people, or among all labelers; each computed once."""
+        """Agreement among the people, or among all labelers (the same without machines); each computed once."""
+        include_machines = include_machines and any(labeler.kind != "human" for labeler in self.labelers)
         cache = self.__dict__.setdefault("_agreement", {})
         if include_machines not in cache:
             counted = {labeler.id for labeler in self.labelers if include_machines or labeler.kind == "human"}
             mine = label_stats.of_labelers(self.latest, counted)
             observed = label_stats.agreement(mine, self.num_choices)
             corrected = chance_corrected.chance_corrected(mine, num_choices=self.num_choices) if observed.pairs else None
-            cache[include_machines] = Agreement(observed, corrected, chance_corrected.pairwise(mine), mine)
+            cache[include_machines] = Agreement(observed, corrected, chance_corrected.pairwise(mine))
         return cache[include_machines]
 
-    def compute(self, include_machines: bool) -> "Figures":
-        """Every figure the page draws, now rather than when drawn: the agreement as its toggle starts, and
-        the other way too where there are imported or simulated labelers to toggle."""
+    def compute(self) -> "Figures":
+        """Every figure the page draws, now rather than when drawn: the agreement both ways of its toggle."""
         for name in ("overview", "seconds", "labeler_rows", "gold", "positions", "reasons"):
             getattr(self, name)
-        self.agreement(include_machines)
-        if any(labeler.kind != "human" for labeler in self.labelers):
-            self.agreement(not include_machines)
+        self.agreement(False)
+        self.agreement(True)
+        return self
+
+    def without_labels(self) -> "Figures":
+        """These figures, computed, without the labels they came from (small to send between processes); a
+        figure not computed yet would be computed from no labels, so asking for one is an error."""
+        self.__dict__.pop("latest", None)
+        self.labels = None
         return self
 
     def note(self, now: Version) -> Optional[str]:
@@ -142,15 +152,24 @@ class _Kept:
             if self.failed is None:
                 self.figures = finished.result()
 
-    def start_reading(self, store: LabelStore, num_choices: int, include_machines: bool) -> None:
+    def start_reading(self, store: LabelStore, num_choices: int) -> None:
+        """Called under _LOCK."""
         if self.reading is None:
             self.reading_since = datetime.now(timezone.utc)
-            self.reading = _BACKGROUND.submit(read, store, num_choices, include_machines)
+            self.reading = _executor().submit(_read_by_url, store.url, num_choices)
 
 
 _KEPT: dict[str, _Kept] = {}
 _LOCK = threading.Lock()
-_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-figures")
+_EXECUTOR = None  # WorkerProcess, or any Executor
+
+
+def _executor():
+    """The one background process, made when first needed (under _LOCK)."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        _EXECUTOR = WorkerProcess()
+    return _EXECUTOR
 
 
 def version(store: LabelStore) -> Version:
@@ -159,12 +178,29 @@ def version(store: LabelStore) -> Version:
                    tuple((labeler.id, labeler.name, labeler.kind) for labeler in store.labelers()))
 
 
-def read(store: LabelStore, num_choices: int, include_machines: bool, now: Optional[Version] = None) -> Figures:
+def read(store: LabelStore, num_choices: int, now: Optional[Version] = None) -> Figures:
     now = now or version(store)
-    return Figures(now, store.label_facts(), store.labelers(), num_choices).compute(include_machines)
+    return Figures(now, store.label_facts(), store.labelers(), num_choices).compute()
 
 
-def figures(store: LabelStore, num_choices: int, include_machines: bool) -> tuple[Optional[Figures], Optional[str]]:
+_CHILD_STORES: dict[str, LabelStore] = {}  # in the background process: each store opened once
+
+
+def _read_by_url(url: str, num_choices: int) -> Figures:
+    """In the background process: open the store (once) and read its figures, without the labels."""
+    store = _CHILD_STORES.get(url)
+    if store is None:
+        store = _CHILD_STORES[url] = LabelStore(url)
+    return read(store, num_choices).without_labels()
+
+
+def read_in_background(store: LabelStore, num_choices: int) -> Future:
+    """The store's figures, read and computed by the background process."""
+    with _LOCK:
+        return _executor().submit(_read_by_url, store.url, num_choices)
+
+
+def figures(store: LabelStore, num_choices: int) -> tuple[Optional[Figures], Optional[str]]:
     """The figures to draw, and a note when they are older than the store; (None, a note) while a large
     store's first figures are being read (see the module's docstring)."""
     now = version(store)
@@ -178,12 +214,12 @@ def figures(store: LabelStore, num_choices: int, include_machines: bool) -> tupl
             if current is None and kept.failed is not None:
                 failed, kept.failed = kept.failed, None
                 raise failed  # as a reading on the page would have; the next render tries again
-            kept.start_reading(store, num_choices, include_machines)
+            kept.start_reading(store, num_choices)
             if current is not None:
                 return current, current.note(now)
             return None, (f"Computing the figures of {now.label_rows:,} label rows (started "
                           f"{kept.reading_since:%H:%M:%S} UTC): they appear here when ready.")
-    fresh = read(store, num_choices, include_machines, now)
+    fresh = read(store, num_choices, now)
     with _LOCK:
         kept.figures = fresh
     return fresh, None
@@ -196,7 +232,7 @@ def ready(store_url: str) -> bool:
         return kept is not None and (kept.figures is not None or (kept.reading is not None and kept.reading.done()))
 
 
-def warm(store: LabelStore, num_choices: int, include_machines: bool) -> None:
+def warm(store: LabelStore, num_choices: int) -> None:
     """Once per process and store: start reading a large store's figures in the background, so that they
     are ready when an admin first opens the dashboard. A small store is left to the page (it reads fast)."""
     with _LOCK:
@@ -208,7 +244,7 @@ def warm(store: LabelStore, num_choices: int, include_machines: bool) -> None:
     if rows > SYNC_LABELS:
         with _LOCK:
             if kept.figures is None:
-                kept.start_reading(store, num_choices, include_machines)
+                kept.start_reading(store, num_choices)
 
 
 def settle(store_url: str, timeout: Optional[float] = None) -> None:

@@ -31,7 +31,7 @@ def render_page() -> None:
     run = run_context()
     admin = auth.require_admin(run.store)  # app.py hides the page from labelers' menus; the guard is here
     count_machines = run.config.labeling.count_machine_labelers
-    figures, note = dashboard_figures.figures(run.store, run.config.labeling.samples_per_query, count_machines)
+    figures, note = dashboard_figures.figures(run.store, run.config.labeling.samples_per_query)
     st.title("Dashboard")
     if note:
         st.info(note, icon=":material/schedule:")

@@ -6,6 +6,7 @@ import re
 import sys
 import threading
 import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -274,6 +275,7 @@ def test_a_large_stores_dashboard_is_drawn_before_its_first_figures_and_with_the
     gate = threading.Event()  # holds the background reading until the first render is checked
     real_read = dashboard_figures.read
     monkeypatch.setattr(dashboard_figures, "read", lambda *args: gate.wait(60) and real_read(*args))
+    monkeypatch.setattr(dashboard_figures, "_EXECUTOR", ThreadPoolExecutor(1))  # the gate is in this process
     at = sign_in("root", "root-password")  # the app's first run warmed the store: its reading is under way
     at.switch_page("routes/dashboard.py").run()
     assert not at.exception and not errors(at) and at.title[0].value == "Dashboard"
