@@ -31,7 +31,7 @@ from labeling_app.worker_process import WorkerProcess
 from rlhf.labeling import agreement as chance_corrected
 from rlhf.labeling import stats as label_stats
 from rlhf.labeling.gold import gold_scores
-from rlhf.labeling.store import Labeler, LabelStore
+from rlhf.labeling.store import DatabaseError, Labeler, LabelStore
 
 SYNC_LABELS = 20_000  # label rows up to which a changed store is read again before the page is drawn
 
@@ -240,7 +240,11 @@ def warm(store: LabelStore, num_choices: int) -> None:
         if kept.warmed:
             return
         kept.warmed = True
-    rows, _ = store.label_rows_and_newest()
+    try:
+        rows, _ = store.label_rows_and_newest()
+    except DatabaseError:
+        kept.warmed = False  # a head start only: the page that ran this goes on, a later run tries again
+        return
     if rows > SYNC_LABELS:
         with _LOCK:
             if kept.figures is None:

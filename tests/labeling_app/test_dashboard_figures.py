@@ -86,6 +86,24 @@ def test_warming_starts_a_large_stores_reading_once_and_leaves_a_small_one_to_th
     assert note is None and figures.overview == (9, 0, 0)  # ready when the admin first opens the page
 
 
+def test_a_store_that_cannot_be_counted_is_not_warmed_now_but_later(store, monkeypatch):
+    from rlhf.labeling.store import DatabaseError
+
+    monkeypatch.setattr(dashboard_figures, "SYNC_LABELS", 0)
+    real_count = store.label_rows_and_newest
+
+    def unavailable():
+        raise DatabaseError("SELECT", {}, Exception("the server went away"))
+
+    monkeypatch.setattr(store, "label_rows_and_newest", unavailable)
+    dashboard_figures.warm(store, 4)  # the page that called it goes on
+    assert dashboard_figures._KEPT[store.url].reading is None
+    monkeypatch.setattr(store, "label_rows_and_newest", real_count)
+    dashboard_figures.warm(store, 4)
+    assert dashboard_figures._KEPT[store.url].reading is not None
+    dashboard_figures.settle(store.url)
+
+
 def test_a_failed_background_reading_is_the_next_renders_error_then_read_again(store, monkeypatch):
     monkeypatch.setattr(dashboard_figures, "SYNC_LABELS", 0)
     monkeypatch.setattr(dashboard_figures, "_EXECUTOR", ThreadPoolExecutor(1))  # the failure is injected in this process
