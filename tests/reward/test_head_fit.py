@@ -33,3 +33,26 @@ def test_the_penalty_shrinks_the_weights_and_the_bias_absorbs_the_mean():
     assert tight.weight.norm() < loose.weight.norm() / 5
     centred = loose(features.mean((0, 1), keepdim=True)).item()  # standardised features: the mean scores 0
     assert centred == pytest.approx(0.0, abs=1e-3)
+
+
+def test_label_features_come_back_in_the_order_given_whatever_order_they_run_in(tiny_llama):
+    from functools import partial
+
+    from reward.data import collate
+    from reward.head_fit import label_features
+    from reward.model import build_reward_model
+    from rlhf.models.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_llama), padding_side="right")
+    model = build_reward_model(str(tiny_llama), tokenizer, pooling="mean")
+    generator = torch.Generator().manual_seed(0)
+    labels = []
+    for i, query_length in enumerate([30, 3, 17, 9, 25, 5, 12]):  # lengths out of order, so batches are reordered
+        query = torch.randint(5, 100, (query_length,), generator=generator).tolist()
+        samples = [torch.randint(5, 100, (2 + (i + j) % 5,), generator=generator).tolist() for j in range(4)]
+        labels.append({"sequences": [query + s for s in samples], "best": i % 4, "query_length": query_length})
+    pad = partial(collate, pad_id=tokenizer.pad_token_id)
+    batched, best = label_features(model, labels, pad, batch_size=3)
+    alone = [label_features(model, [label], pad, batch_size=1) for label in labels]  # no padding at all
+    assert best.tolist() == [label["best"] for label in labels]
+    torch.testing.assert_close(batched, torch.cat([features for features, _ in alone]), rtol=1e-4, atol=1e-5)
