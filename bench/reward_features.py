@@ -22,9 +22,11 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, Path(__file__).resolve().parent)]
-CONFIG = ROOT / "configs" / "summarize_dialogsum.yaml"
-DIALOGSUM = ROOT.parent / "shared" / "data" / "summarization" / "dialogsum.dev.jsonl"
+# The repository first and bench/ last: bench/reward.py would shadow the `reward` package; long_queries is found there.
+sys.path[:] = ([str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, Path(__file__).resolve().parent)]
+               + [str(ROOT / "bench")])
+
+import long_queries  # noqa: E402  (its queries_at encodes DialogSum as the summarisation config does)
 
 
 def parse_args(argv=None):
@@ -41,12 +43,7 @@ def parse_args(argv=None):
 def labels_at(args, tokenizer, vocab: int) -> list[dict]:
     import torch
 
-    from rlhf.config.run_config import load_config
-    from rlhf.tasks.queries import queries_for
-
-    overrides = [("output_dir", "/tmp/reward-features-unused"), ("task.query_length", args.length),
-                 ("prompts.path", str(DIALOGSUM)), ("model.name", args.model)]
-    queries = queries_for(load_config(str(CONFIG), overrides), tokenizer, "train", log=lambda m: None)[: args.labels]
+    queries = long_queries.queries_at(args, args.length, tokenizer)[: args.labels]
     if len(queries) < args.labels:
         raise SystemExit(f"only {len(queries)} queries of at most {args.length} tokens; need {args.labels}")
     generator = torch.Generator().manual_seed(0)

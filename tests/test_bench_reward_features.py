@@ -8,7 +8,7 @@ bench = load_bench("reward_features")
 
 
 def test_quick_prints_both_orders_and_the_ratio(shared_data, monkeypatch, capsys):
-    monkeypatch.setattr(bench, "DIALOGSUM", shared_data / "summarization" / "dialogsum.dev.jsonl")
+    monkeypatch.setattr(bench.long_queries, "DIALOGSUM", shared_data / "summarization" / "dialogsum.dev.jsonl")
     assert bench.main(["--quick"]) == 0
     out = capsys.readouterr().out
     rows = re.findall(r"\| (given order \(before\)|by length \(now\)) \| ([\d.]+) \| (\d+)% \|", out)
