@@ -27,7 +27,7 @@ def save_untrained_reward_model(config, model_dir) -> None:
     save_reward_model(build_reward_model(str(model_dir), tokenizer), tokenizer, config.run_dir / "reward_model")
 
 
-def even_token_share(reward_model, queries, cut, found, pad_token_id, penalty_reward):
+def even_token_share(reward_model, queries, cut, found, pad_token_id, penalty_reward, block_output=None):
     """Stands in for score_responses: the share of kept response tokens with an even id."""
     kept = cut != pad_token_id
     share = ((cut % 2 == 0) & kept).float().sum(1) / kept.float().sum(1)

@@ -9,7 +9,7 @@ instead of its score, and everything past the cut is masked out of the KL, the v
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields
 from typing import Callable, Optional
 
@@ -19,6 +19,7 @@ from reward.model import sequence_rewards
 from rlhf.generation import SamplingSettings, sample_tokens
 from rlhf.models.padding import real_columns
 from rlhf.policy.labeler_reward import LabelerReward
+from rlhf.policy.reference_features import SharedTrunkReward
 from rlhf.policy.value_head import policy_and_values, reference_logits, token_logprobs
 from rlhf.tasks.truncation import truncate_responses
 
@@ -74,10 +75,16 @@ def _left_pad_queries(rollout: Rollout, width: int, pad_token_id: int) -> Rollou
 
 
 def score_responses(reward_model, queries: torch.Tensor, cut: torch.Tensor, found: torch.Tensor, pad_token_id: int,
-                    penalty_reward: Optional[float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(normalised scores with the penalty applied, raw head outputs) of query + cut response."""
+                    penalty_reward: Optional[float], block_output: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(normalised scores with the penalty applied, raw head outputs) of query + cut response.
+
+    A `SharedTrunkReward` reads `block_output`, its last block's output from the reference pass over
+    query + response (leading all-padding columns dropped, as `model_inputs` drops them).
+    """
     if isinstance(reward_model, LabelerReward):
         scores = raw = reward_model(queries, cut)
+    elif isinstance(reward_model, SharedTrunkReward):
+        scores, raw = _reused_scores(reward_model, block_output, queries, cut, pad_token_id)
     else:
         scores, raw = _reward_model_scores(reward_model, queries, cut, pad_token_id)
     if penalty_reward is None:
@@ -91,6 +98,16 @@ def _reward_model_scores(reward_model, queries, cut, pad_token_id) -> tuple[torc
     response = torch.cat([torch.zeros_like(queries, dtype=torch.bool), cut != pad_token_id], dim=1)
     scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long(), response).float()
     return scores, reward_model.score.unnormalize(scores)
+
+
+def _reused_scores(shared: SharedTrunkReward, block_output, queries, cut, pad_token_id) -> tuple[torch.Tensor, torch.Tensor]:
+    ids = torch.cat([queries, cut], dim=1)
+    ids = ids[:, ids.shape[1] - block_output.shape[1]:]  # the columns the reference pass kept
+    response = torch.zeros_like(ids, dtype=torch.bool)
+    response[:, -cut.shape[1]:] = cut != pad_token_id
+    model = shared.model
+    scores = model.score(shared.features(block_output, (ids != pad_token_id).long(), response)).squeeze(-1).float()
+    return scores, model.score.unnormalize(scores)
 
 
 @torch.no_grad()
@@ -126,8 +143,14 @@ def _collect_chunk(policy_value, reference, reward_model, queries, sampling, rul
     logits, values = policy_and_values(policy_value, query_responses, pad_token_id, length)
     logprobs = token_logprobs(logits, responses, sampling.temperature)
     del logits
-    with reference() as ref_model:
+    with reference() as ref_model, _kept_block(reward_model, ref_model) as kept:
         ref_logprobs = token_logprobs(reference_logits(ref_model, query_responses, pad_token_id, length), responses,
                                       sampling.temperature)
-    scores, raw = score_responses(reward_model, queries, cut, found, pad_token_id, rule.penalty_reward)
+    scores, raw = score_responses(reward_model, queries, cut, found, pad_token_id, rule.penalty_reward,
+                                  block_output=kept[0] if kept else None)
     return Rollout(queries, responses, mask, logprobs, ref_logprobs, values.float(), scores, raw, found)
+
+
+def _kept_block(reward_model, reference) -> AbstractContextManager:
+    """Where the reward reads the reference pass, the pass keeps its block output (else nothing is kept)."""
+    return reward_model.capture(reference) if isinstance(reward_model, SharedTrunkReward) else nullcontext([])

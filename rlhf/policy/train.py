@@ -121,13 +121,17 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     config.run_dir.mkdir(parents=True, exist_ok=True)
     log(f"{len(queries)} training queries; {p.total_episodes} episodes in batches of {p.batch_size}; "
         f"value: {p.value_head}; {'LoRA r=' + str(p.lora_r) if p.lora_r else 'full fine-tuning'}")
-    return PaperPPOTrainer(
+    trainer = PaperPPOTrainer(
         args=ppo_config(config, config.layout.policy_checkpoints, gpu), processing_class=tokenizer, model=policy,
         reward_model=reward_model, train_dataset=dataset, value_model=value_model, sampling=sampling, rule=rule,
         kl_controller=controller_for(task), peft_config=p.lora_config(), callbacks=callbacks,
         micro_batch_size=p.micro_batch, rollout_batch_size=p.rollout_batch_size, sample_every=p.sample_every,
         samples_file=config.layout.policy_samples, judge=judge_for(task),
     )
+    if trainer.scorer is not None:
+        log(f"reward: read from the reference pass (the reward's backbone is the reference's first {trainer.scorer.depth} "
+            "blocks, weight for weight): no forward pass of its own")
+    return trainer
 
 
 def judge_for(task):

@@ -31,6 +31,7 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # we pin trl==1.12.0 kno
 # TRL 1.12 reads the old attribute name that transformers 5 deprecates; nothing for users to act on.
 warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 from tqdm.auto import tqdm
+from transformers import PreTrainedModel
 from transformers.trainer_callback import ProgressCallback
 from trl.experimental.ppo import PPOTrainer
 from trl.models.utils import unwrap_model_for_generation
@@ -38,6 +39,7 @@ from trl.models.utils import unwrap_model_for_generation
 from rlhf.errors import RLHFError
 from rlhf.generation import SamplingSettings
 from rlhf.policy.advantages import generalized_advantages, kl_penalized_rewards, masked_mean
+from rlhf.policy.reference_features import shared_trunk
 from rlhf.policy.rollout import ResponseRule, Rollout, collect, length_order
 from rlhf.policy.value_head import SharedTrunkPolicyValue, ValueHead, entropy, policy_and_values, token_logprobs
 
@@ -62,6 +64,8 @@ class PaperPPOTrainer(PPOTrainer):
                          eval_dataset=eval_dataset if eval_dataset is not None else train_dataset,
                          peft_config=peft_config, callbacks=callbacks)
         self.reward_model.eval()
+        # A frozen-backbone reward on the reference's own trunk reads the reference pass instead of its own.
+        self.scorer = shared_trunk(self.reward_model, self.ref_model) if self._may_share_trunk() else None
         self.accelerator.register_for_checkpointing(self.lr_scheduler)
         if not args.disable_tqdm:
             self.remove_callback(ProgressCallback)
@@ -97,7 +101,7 @@ class PaperPPOTrainer(PPOTrainer):
         self.model.eval()
         with unwrap_model_for_generation(self.model, self.accelerator,
                                          gather_deepspeed3_params=args.ds3_gather_for_generation) as unwrapped:
-            rollout = collect(unwrapped, self._reference, self.reward_model, queries, self.sampling, self.rule,
+            rollout = collect(unwrapped, self._reference, self.scorer or self.reward_model, queries, self.sampling, self.rule,
                               self.processing_class.pad_token_id, self.processing_class.eos_token_id,
                               self.rollout_batch_size)
         rollout_seconds = time.perf_counter() - started
@@ -134,6 +138,9 @@ class PaperPPOTrainer(PPOTrainer):
                 rows = self.train_dataset[order[start : start + size].tolist()]
                 yield self.data_collator([{"input_ids": ids} for ids in rows["input_ids"]])
             index += 1
+
+    def _may_share_trunk(self) -> bool:
+        return self.ref_model is not None and isinstance(self.reward_model, PreTrainedModel)
 
     @contextmanager
     def _reference(self):

@@ -100,3 +100,19 @@ def test_a_minibatch_is_split_into_micro_batches_in_order_of_query_length():
     queries = torch.tensor([[0, 0, 5], [6, 7, 8], [0, 0, 0], [0, 9, 9]])  # 0 is padding: lengths 1, 3, 0, 2
     assert by_query_length(torch.tensor([1, 3, 0, 2]), queries, 0).tolist() == [2, 0, 3, 1]
     assert by_query_length(torch.tensor([3, 1]), queries, 0).tolist() == [3, 1]  # only the rows of the minibatch
+
+
+def test_a_reward_on_the_base_models_trunk_is_read_from_the_reference_pass(tmp_path, tiny_llama, tiny_gpt2):
+    from rlhf.policy.reference_features import SharedTrunkReward
+
+    config = ppo_config(tmp_path, tiny_llama)
+    save_untrained_reward_model(config, tiny_llama)
+    lines = []
+    assert isinstance(build_trainer(config, log=lines.append).scorer, SharedTrunkReward)
+    assert any("read from the reference pass" in line for line in lines)
+    lora = ppo_config(tmp_path, tiny_llama, ("policy.lora_r", 4), name="lora")  # the reference is the adapter switched off
+    save_untrained_reward_model(lora, tiny_llama)
+    assert build_trainer(lora, log=lambda m: None).scorer is None
+    other = ppo_config(tmp_path, tiny_llama, name="other")
+    save_untrained_reward_model(other, tiny_gpt2)
+    assert build_trainer(other, log=lambda m: None).scorer is None
