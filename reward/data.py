@@ -109,6 +109,11 @@ def encode_choice(tokenizer, choice: Choice, max_query: int, max_response: int) 
     return {"sequences": sequences, "best": choice.best, "query_length": len(query)}
 
 
+def label_length(feature: dict) -> int:
+    """Tokens in a label's longest sequence: what its batch is padded to."""
+    return max(len(seq) for seq in feature["sequences"])
+
+
 def collate(features: list[dict], pad_id: int) -> dict:
     """A batch of labels as the prefix their n sequences share (the query) and the n suffixes.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
+from reward.data import label_length
 from reward.loss import best_of_n_loss
 from reward.trainer import batch_features
 
@@ -27,7 +28,7 @@ def label_features(model, features: list[dict], collate, batch_size: int) -> tup
     """
     model.eval()
     device = next(model.parameters()).device
-    order = sorted(range(len(features)), key=lambda i: max(len(seq) for seq in features[i]["sequences"]))
+    order = sorted(range(len(features)), key=lambda i: label_length(features[i]))
     out, best = [], []
     for start in tqdm(range(0, len(order), batch_size), desc="reward features", unit="batch"):
         batch = {k: v.to(device) for k, v in collate([features[i] for i in order[start : start + batch_size]]).items()}

@@ -81,6 +81,7 @@ def training_arguments(config, out: Path) -> TrainingArguments:
         save_steps=r.save_steps, save_total_limit=2, eval_strategy="no", report_to=r.report_to,
         label_names=["best"], remove_unused_columns=False, seed=config.seed, data_seed=config.seed,
         dataloader_num_workers=0, dataloader_pin_memory=gpu, disable_tqdm=False,
+        train_sampling_strategy="group_by_length" if r.group_by_length else "random",
     )
 
 

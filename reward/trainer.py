@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import torch
 from transformers import Trainer
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from reward.data import full_sequences
+from reward.data import full_sequences, label_length
 from reward.loss import best_of_n_accuracy, best_of_n_loss, calibration_error, implied_pair_accuracy
 from reward.model import backbone, pool, sequence_features
 
@@ -59,6 +60,15 @@ def batch_features(model, inputs: dict) -> torch.Tensor:
 
 
 class BestOfNTrainer(Trainer):
+    def _get_train_sampler(self, train_dataset=None):
+        """`group_by_length`: transformers' LengthGroupedSampler, told each label's length (the Trainer
+        would look for an `input_ids` the labels do not have)."""
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.args.train_sampling_strategy != "group_by_length" or not isinstance(dataset, ChoiceDataset):
+            return super()._get_train_sampler(train_dataset)
+        return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                    lengths=[label_length(f) for f in dataset.features])
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         rewards = batch_rewards(model, inputs)
         loss = best_of_n_loss(rewards.float(), inputs["best"])

@@ -149,6 +149,11 @@ class RewardSettings(TrainingOptions):
         None, help="Keep only the backbone's first N blocks (unset: all). A middle layer's features can serve a frozen "
                    "backbone better than the last, and the reward model then runs faster in PPO."
     )
+    group_by_length: bool = option(
+        False, help="With train_backbone: true, batches of labels of about the same length (transformers' LengthGroupedSampler): "
+                    "documents of very different lengths are not padded to the longest in a random batch, but batches are "
+                    "less random. The frozen-backbone fit orders its feature passes by length always (it changes nothing there)."
+    )
     head_l2: float = option(1.0, help="With train_backbone: false, the L2 penalty on the head's weights (on standardised features).")
     exclude_labelers: list[str] = option(
         factory=list, help="Labelers whose labels the reward model does not train on (names; e.g. one the "

@@ -291,3 +291,11 @@ def test_more_backbone_layers_than_the_model_has_is_refused(tmp_path, tiny_llama
     with pytest.raises(RLHFError, match="backbone_layers is 99, but .* has only 2 layers"):
         train_reward(config, small_store(config, n=8), log=lambda m: None)
     assert not (config.run_dir / "reward_model").exists()
+
+
+@pytest.mark.parametrize("grouped, strategy", [(False, "random"), (True, "group_by_length")])
+def test_group_by_length_picks_the_trainers_length_grouped_sampling(tmp_path, grouped, strategy):
+    from reward.train import training_arguments
+
+    config = load_config(None, [("output_dir", str(tmp_path)), ("reward.group_by_length", grouped)])
+    assert training_arguments(config, tmp_path / "checkpoints").train_sampling_strategy == strategy

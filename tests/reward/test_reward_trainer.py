@@ -66,3 +66,28 @@ def test_a_label_without_a_shared_prefix_falls_back_to_full_sequences(tiny_gpt2,
     assert batch["prefix_mask"][0].sum() == 0
     with torch.no_grad():
         assert torch.allclose(batch_rewards(model, batch), each_alone(model, labels), atol=1e-5)
+
+
+def test_group_by_length_batches_labels_of_about_one_length(tmp_path, tiny_gpt2):
+    from transformers import TrainingArguments
+
+    from reward.data import label_length
+    from reward.trainer import BestOfNTrainer, ChoiceDataset
+
+    model, _ = reward_model(tiny_gpt2)
+    lengths = [int(n) for n in torch.randint(3, 60, (256,), generator=torch.Generator().manual_seed(0))]
+    labels = [{"sequences": [[5] * n] * 4, "best": 0, "query_length": 1} for n in lengths]
+
+    def batches(strategy):
+        args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=4, gradient_accumulation_steps=2,
+                                 train_sampling_strategy=strategy, use_cpu=True, report_to="none")
+        order = list(BestOfNTrainer(model=model, args=args, train_dataset=ChoiceDataset(labels))._get_train_sampler())
+        assert sorted(order) == list(range(256))  # every label once
+        return [[label_length(labels[i]) for i in order[s : s + 8]] for s in range(0, 256, 8)]
+
+    def padding(groups):
+        return sum(max(g) * len(g) - sum(g) for g in groups)
+
+    torch.manual_seed(0)
+    grouped, random = padding(batches("group_by_length")), padding(batches("random"))
+    assert grouped < random / 3, (grouped, random)
