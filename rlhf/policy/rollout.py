@@ -83,31 +83,25 @@ def score_responses(reward_model, queries: torch.Tensor, cut: torch.Tensor, foun
     """
     if isinstance(reward_model, LabelerReward):
         scores = raw = reward_model(queries, cut)
-    elif isinstance(reward_model, SharedTrunkReward):
-        scores, raw = _reused_scores(reward_model, block_output, queries, cut, pad_token_id)
     else:
-        scores, raw = _reward_model_scores(reward_model, queries, cut, pad_token_id)
+        scores, raw = _reward_model_scores(reward_model, queries, cut, pad_token_id, block_output)
     if penalty_reward is None:
         return scores, raw
     return torch.where(found, scores, torch.full_like(scores, penalty_reward)), raw
 
 
-def _reward_model_scores(reward_model, queries, cut, pad_token_id) -> tuple[torch.Tensor, torch.Tensor]:
+def _reward_model_scores(reward_model, queries, cut, pad_token_id, block_output=None) -> tuple[torch.Tensor, torch.Tensor]:
     ids = torch.cat([queries, cut], dim=1)
     mask = ids != pad_token_id
     response = torch.cat([torch.zeros_like(queries, dtype=torch.bool), cut != pad_token_id], dim=1)
-    scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long(), response).float()
+    if isinstance(reward_model, SharedTrunkReward):
+        kept = slice(ids.shape[1] - block_output.shape[1], None)  # the columns the reference pass kept
+        features = reward_model.features(block_output, mask[:, kept].long(), response[:, kept])
+        reward_model = reward_model.model
+        scores = reward_model.score(features).squeeze(-1).float()
+    else:
+        scores = sequence_rewards(reward_model, ids.masked_fill(~mask, 0), mask.long(), response).float()
     return scores, reward_model.score.unnormalize(scores)
-
-
-def _reused_scores(shared: SharedTrunkReward, block_output, queries, cut, pad_token_id) -> tuple[torch.Tensor, torch.Tensor]:
-    ids = torch.cat([queries, cut], dim=1)
-    ids = ids[:, ids.shape[1] - block_output.shape[1]:]  # the columns the reference pass kept
-    response = torch.zeros_like(ids, dtype=torch.bool)
-    response[:, -cut.shape[1]:] = cut != pad_token_id
-    model = shared.model
-    scores = model.score(shared.features(block_output, (ids != pad_token_id).long(), response)).squeeze(-1).float()
-    return scores, model.score.unnormalize(scores)
 
 
 @torch.no_grad()
