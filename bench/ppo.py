@@ -14,7 +14,10 @@ precision and weight dtypes, read from the models after training.
 Each method runs in its own process, so its peak memory (max RSS, or CUDA peak) is its own.
 The first update is warm-up and left out of the rates. Also prints the FLOP/s of the training
 phase (6 FLOPs per weight per token it passes, LM head only where logits are taken) as a share of this
-machine's measured matmul peak in the same precision.
+machine's measured matmul peak in the same precision (both peaks, fp32 and bf16, are printed), and
+the rollout's sampled tokens/s against a memory-bandwidth bound: sampling one token for the whole
+batch reads every policy weight once, so batch x bandwidth / weight bytes tokens/s is the most a
+rollout could reach, at the machine's measured copy bandwidth.
 
     python bench/ppo.py            # offline default (SmolLM2-135M), about 10 minutes on 2 cores
     python bench/ppo.py --quick    # tiny random model, a minute
@@ -35,7 +38,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# The root on sys.path instead of bench/ (whose reward.py would shadow the `reward` package): bench.machine imports.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 # ../shared/data, or where RLHF_SHARED_DATA says (bench/gpu.sh: the copy it carries to a GPU machine).
 AUSTEN = Path(os.environ.get("RLHF_SHARED_DATA") or ROOT.parent / "shared" / "data") / "stories" / "austen"
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
@@ -62,26 +66,6 @@ def peak_memory_mb() -> float:
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def matmul_peak_flops(precision: str, size: int = 2048, repeats: int = 5) -> float:
-    """This machine's measured matmul rate in the precision the benchmark runs in."""
-    import torch
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    a, b = torch.randn(size, size, device=device, dtype=dtype), torch.randn(size, size, device=device, dtype=dtype)
-    times = []
-    for _ in range(repeats + 1):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(4):
-            a @ b
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append((time.perf_counter() - start) / 4)
-    return 2 * size**3 / statistics.median(times[1:])
 
 
 def bench_config(args, work: Path):
@@ -228,8 +212,12 @@ def child(args) -> dict:
     train_flops = training_flops(model, args.method, args.batch, config.task.query_length, config.task.response_length,
                                  args.ppo_epochs)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    rollout = statistics.median(u - t for u, t in zip(steady, train))
     return {"method": args.method, "episodes_per_s": args.batch / seconds, "tokens_per_s": args.batch * tokens / seconds,
             "update_s": seconds, "train_s": statistics.median(train), "train_flops_per_s": train_flops / statistics.median(train),
+            "rollout_s": rollout, "rollout_share": rollout / seconds,
+            "rollout_tokens_per_s": args.batch * config.task.response_length / rollout,
+            "policy_weight_bytes": sum(p.numel() * p.element_size() for p in model.policy.parameters()),
             "trainable_params": trainable, "peak_mb": peak_memory_mb(), "updates": len(clock.updates),
             "weights": weight_dtypes(trainer, model), "mixed_precision": trainer.accelerator.mixed_precision}
 
@@ -254,9 +242,11 @@ def run_method(method: str, args, work: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def report(results: dict[str, list[dict]], peak: float, args) -> None:
+def report(results: dict[str, list[dict]], limits: dict, args) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from bench.machine import describe
 
     med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
            for m, rs in results.items()}
@@ -264,27 +254,40 @@ def report(results: dict[str, list[dict]], peak: float, args) -> None:
                         f"{args.mini_batches} mini-batch(es); median of {args.repeats} run(s), first update left out")
     for column in ("figure", "(a) rlhf train-policy", "(b) TRL PPOTrainer", "(a)/(b)", "target"):
         table.add_column(column)
-    rows = [("episodes / s", "episodes_per_s", "{:.3f}", "(a) >= 1.5 x (b)"),
-            ("tokens / s", "tokens_per_s", "{:.1f}", ""),
-            ("seconds per update", "update_s", "{:.2f}", ""),
-            ("seconds in the training phase", "train_s", "{:.2f}", ""),
-            ("training FLOP/s (% of matmul peak)", "train_flops_per_s", None, ""),
-            ("trainable parameters (M)", "trainable_params", "{:.1f}", ""),
-            ("peak memory MB", "peak_mb", "{:.0f}", "(a) <= (b)")]
-    for name, key, fmt, target in rows:
+    rows = [("episodes / s", "episodes_per_s", "(a) >= 2 x (b)"),
+            ("tokens / s", "tokens_per_s", ""),
+            ("seconds per update", "update_s", ""),
+            ("seconds in the training phase", "train_s", ""),
+            ("seconds in the rollout (share of the update)", "rollout_s", ""),
+            ("rollout sampled tokens / s (% of bandwidth bound)", "rollout_tokens_per_s", ""),
+            ("training FLOP/s (% of matmul peak)", "train_flops_per_s", ""),
+            ("trainable parameters (M)", "trainable_params", ""),
+            ("peak memory MB", "peak_mb", "(a) <= (b)")]
+    for name, key, target in rows:
         a, b = med["ours"][key], med["trl"][key]
-        if key == "train_flops_per_s":
-            cell = lambda v: f"{v / 1e9:.1f} G ({v / peak:.0%})"
-        elif key == "trainable_params":
-            cell = lambda v: fmt.format(v / 1e6)
-        else:
-            cell = lambda v, f=fmt: f.format(v)
-        table.add_row(name, cell(a), cell(b), f"{a / b:.2f}" if b else "-", target)
+        cells = [_cell(key, med[m], limits["peak_flops"][args.precision], limits["bandwidth"], args.batch)
+                 for m in ("ours", "trl")]
+        table.add_row(name, *cells, f"{a / b:.2f}" if b else "-", target)
     Console(width=140).print(table)
     for method, label in (("ours", "(a)"), ("trl", "(b)")):
         first = results[method][0]
         print(f"{label} precision {args.precision} (accelerate: {first['mixed_precision']}); weights: {first['weights']}")
-    print(f"matmul peak of this machine: {peak / 1e9:.1f} GFLOP/s ({args.precision} 2048x2048)")
+    print("\n".join(describe(limits)))
+    print(f"the FLOP/s row is against the {args.precision} peak; the rollout's bound is batch x bandwidth / the policy's weight bytes")
+
+
+def _cell(key: str, figures: dict, peak: float, bandwidth: float, batch: int) -> str:
+    value = figures[key]
+    if key == "train_flops_per_s":
+        return f"{value / 1e9:.1f} G ({value / peak:.0%})"
+    if key == "rollout_s":
+        return f"{value:.2f} ({figures['rollout_share']:.0%})"
+    if key == "rollout_tokens_per_s":
+        bound = batch * bandwidth / figures["policy_weight_bytes"]
+        return f"{value:.1f} ({value / bound:.0%})"
+    if key == "trainable_params":
+        return f"{value / 1e6:.1f}"
+    return {"episodes_per_s": "{:.3f}", "tokens_per_s": "{:.1f}", "peak_mb": "{:.0f}"}.get(key, "{:.2f}").format(value)
 
 
 def main() -> None:
@@ -300,12 +303,14 @@ def main() -> None:
 
             args.model = str(save_tiny_model(work / "tiny", "llama"))
         prepare(args, work)
-        peak = matmul_peak_flops(args.precision)
+        from bench.machine import measure
+
+        limits = measure(256, 16) if args.quick else measure()
         results = {"ours": [], "trl": []}
         for _ in range(args.repeats):  # interleaved, so drifting machine load hits both
             for method in results:
                 results[method].append(run_method(method, args, work))
-        report(results, peak, args)
+        report(results, limits, args)
 
 
 if __name__ == "__main__":

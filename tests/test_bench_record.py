@@ -25,3 +25,13 @@ def test_a_failing_command_is_kept_and_its_exit_code_returned(tmp_path, monkeypa
     assert record.main(["broken", "--", sys.executable, "-c", "import sys; print('half'); sys.exit(3)"]) == 3
     [kept] = tmp_path.glob("broken-*.md")
     assert "- exit code: `3`" in kept.read_text() and "half" in kept.read_text()
+
+
+def test_the_machine_line_names_the_cpus_vector_extensions(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n")
+    real_path = record.Path
+    monkeypatch.setattr(record, "Path", lambda p: real_path(cpuinfo) if p == "/proc/cpuinfo" else real_path(p))
+    assert "(AMD EPYC; avx2, avx512f, avx512_bf16)" in record.machine()
+    cpuinfo.write_text("model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2\n")
+    assert "(AMD EPYC; avx2)" in record.machine()  # what the same model name reported on an AVX2-only host
