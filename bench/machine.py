@@ -31,6 +31,18 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _median_seconds(op, device: str, repeats: int) -> float:
+    """Median wall time of op over repeats runs, after one warm-up run, the device synchronised around each."""
+    times = []
+    for _ in range(repeats + 1):
+        _sync(device)
+        start = time.perf_counter()
+        op()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
 def _device() -> str:
     import torch
 
@@ -49,14 +61,7 @@ def matmul_peak_flops(precision: str, max_size: int = MAX_MATMUL, repeats: int =
     size = 256
     while True:
         a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
-        times = []
-        for _ in range(repeats + 1):  # the first product is warm-up
-            _sync(device)
-            start = time.perf_counter()
-            a @ b
-            _sync(device)
-            times.append(time.perf_counter() - start)
-        seconds = statistics.median(times[1:])
+        seconds = _median_seconds(lambda: a @ b, device, repeats)
         if size >= max_size or seconds >= SLOW_MATMUL_S:
             return 2 * size**3 / seconds, size
         size *= 2
@@ -69,14 +74,7 @@ def memory_bandwidth(megabytes: int = BANDWIDTH_MB, repeats: int = 5) -> float:
     device = _device()
     src = torch.ones(megabytes * 2**20 // 4, device=device)
     dst = torch.empty_like(src)
-    times = []
-    for _ in range(repeats + 1):
-        _sync(device)
-        start = time.perf_counter()
-        dst.copy_(src)
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return 2 * src.numel() * src.element_size() / statistics.median(times[1:])
+    return 2 * src.numel() * src.element_size() / _median_seconds(lambda: dst.copy_(src), device, repeats)
 
 
 def vector_extensions() -> str:
