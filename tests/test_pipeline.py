@@ -60,6 +60,9 @@ def test_a_second_round_samples_from_the_first_rounds_policy_into_the_same_store
     assert policies == {(0, str(tiny_gpt2)), (1, str(first / "policy"))}
     metrics = json.loads((second / "eval" / "metrics.json").read_text())
     assert set(metrics["systems"]) == {"policy", "round-0"}
+    # zero-shot and round 0's policy are not sampled again in round 1
+    assert f"zero-shot: reusing samples from {first / 'eval' / 'systems' / 'zero-shot.json'}" in err
+    assert f"round-0: reusing samples from {first / 'eval' / 'systems' / 'policy.json'}" in err
 
 
 def test_one_config_compares_zero_shot_supervised_rl_and_supervised_plus_rl(tmp_path, tiny_llama, cli):

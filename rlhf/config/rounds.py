@@ -13,7 +13,9 @@ def round_config(config: Config, r: int) -> Config:
     Every round uses round 0's supervised model (`sft` is resolved to its directory), so it is
     trained once; round r samples from round r-1's policy into round 0's label store. The RL-only
     policy beside a supervised + RL one (policy.also_from_base) is trained in round 0 only: the
-    rounds are the supervised + RL policy's online collection.
+    rounds are the supervised + RL policy's online collection. Round r's evaluation reuses the
+    earlier rounds' samples of the systems it shares with them (zero-shot, supervised, round r-1's
+    policy), since the same models sample the same queries with the same seed.
     """
     if r == 0:
         return config
@@ -25,7 +27,8 @@ def round_config(config: Config, r: int) -> Config:
                f"round-{r - 1}": str(previous.layout.policy)}
     return replace(config, name=f"{config.name}-round{r}", labeling=labeling,
                    policy=replace(config.policy, init_from=sft(config.policy.init_from), also_from_base=False),
-                   evaluation=replace(config.evaluation, systems=systems))
+                   evaluation=replace(config.evaluation, systems=systems,
+                                      reuse_samples_from=[*previous.evaluation.reuse_samples_from, str(previous.run_dir)]))
 
 
 def rl_only_config(config: Config) -> Config:

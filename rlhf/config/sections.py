@@ -283,6 +283,10 @@ class EvaluationSettings:
     against: list[str] = option(
         factory=list, help="Systems every other system is also compared with, besides zero-shot (e.g. supervised: the paper's RL vs supervised)."
     )
+    reuse_samples_from: list[str] = option(
+        factory=list, help="Earlier run directories whose evaluation samples are reused for a system drawn the same way "
+                           "(same model files, queries and sampling settings); --rounds sets it to the earlier rounds."
+    )
     human_pairs: int = option(1, help="`rlhf evaluate --human`: pairs per query and system queued for the browser's Compare page.")
     batch_size: int = option(16, help="Queries per generation and scoring batch.")
 

@@ -8,15 +8,15 @@ prompt, because single samples tie often (VADER scores many neutral sentences 0)
 single pairs in the app's Compare page (`--human` queues them); their win rate counts pairs.
 
 Artifacts (runs/<name>/eval/): samples.jsonl (one row per query, every system's samples and every
-judge's scores side by side) and metrics.json. Each system's samples are kept in eval/partial/ as
-they finish, so an interrupted evaluation resumes with the systems still missing.
+judge's scores side by side) and metrics.json. Each system's samples are kept in eval/systems/ as
+they finish, with the key they were drawn under: an interrupted evaluation resumes with the systems
+still missing, and a later round reuses the systems it shares with an earlier one.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -26,7 +26,7 @@ from rlhf.config.rounds import rl_only_config
 from rlhf.errors import RLHFError
 from rlhf.evaluation.win_rates import prompt_win_rates, store_win_rates
 from rlhf.run.files import write_jsonl, write_text
-from rlhf.run.layout import is_model_dir
+from rlhf.run.layout import RunLayout, is_model_dir
 
 BASELINE = "zero-shot"
 
@@ -112,18 +112,37 @@ def _base_model(config, log):
 
 
 def cached_samples(config, system: System, queries, log=print) -> list[list[str]]:
-    """A system's samples, from eval/partial/ when an earlier run finished them with these settings."""
-    key = {"system": asdict(system), "queries": [q.id for q in queries],
-           "settings": asdict(settings_for(config, system)), "model": config.model.name}
-    path = config.layout.eval_partial / f"{system.name}.json"
-    if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("key") == key:
-            log(f"{system.name}: reusing samples from {path}")
-            return saved["samples"]
+    """A system's samples: reused from this run's eval/systems/ (an interrupted evaluation) or an
+    earlier run's (evaluation.reuse_samples_from) where they were drawn the same way, else sampled."""
+    key = sample_key(config, system, queries)
+    path = config.layout.eval_systems / f"{system.name}.json"
+    for saved in [path, *earlier_samples(config)]:
+        found = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
+        if found.get("key") == key:
+            log(f"{system.name}: reusing samples from {saved}")
+            if saved != path:
+                write_text(path, json.dumps(found))
+            return found["samples"]
     samples = sample_system(config, system, queries, log)
     write_text(path, json.dumps({"key": key, "samples": samples}))
     return samples
+
+
+def sample_key(config, system: System, queries) -> dict:
+    """What a system's samples depend on. Not its name (round 1's `round-0` is round 0's `policy`), but
+    its model files' sizes and times, so a model retrained in place is sampled afresh."""
+    location = str(Path(system.location).resolve()) if system.location else None
+    files = sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in Path(location).iterdir()
+                   if p.is_file()) if location else []
+    return {"location": location, "model_files": files, "text": system.text, "top_k": system.top_k,
+            "queries": [q.id for q in queries], "settings": asdict(settings_for(config, system)),
+            "model": config.model.name}
+
+
+def earlier_samples(config) -> list[Path]:
+    """The saved samples of the runs named in evaluation.reuse_samples_from (those that exist)."""
+    folders = [RunLayout(Path(run).expanduser()).eval_systems for run in config.evaluation.reuse_samples_from]
+    return [path for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.json"))]
 
 
 def judge_scores(config, judge: str, queries, samples: dict[str, list[list[str]]], log=print):
@@ -183,7 +202,6 @@ def evaluate(config, log=print, overwrite: bool = False) -> dict:
     metrics["seconds"] = round(time.time() - started, 1)
     write_jsonl(out / "samples.jsonl", sample_rows(queries, samples, scores))
     write_text(out / "metrics.json", json.dumps(metrics, indent=2))
-    shutil.rmtree(config.layout.eval_partial, ignore_errors=True)
     return metrics
 
 

@@ -75,9 +75,10 @@ class RunLayout:
         return self.root / "eval"
 
     @property
-    def eval_partial(self) -> Path:
-        """Each evaluated system's samples, kept as they finish so an evaluation resumes."""
-        return self.eval / "partial"
+    def eval_systems(self) -> Path:
+        """Each evaluated system's samples with the key they were drawn under, written as each finishes
+        (an interrupted evaluation resumes) and kept (a later round reuses the systems it shares)."""
+        return self.eval / "systems"
 
     @property
     def report_files(self) -> dict[str, Path]:

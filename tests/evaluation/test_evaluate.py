@@ -10,8 +10,7 @@ from rlhf.labeling.store import LabelStore
 
 
 def eval_config(tmp_path, model_dir, *extra):
-    return ppo_config(tmp_path, model_dir, ("prompts.eval_fraction", 0.3), ("evaluation.num_queries", 6),
-                      ("evaluation.samples_per_query", 2), ("evaluation.batch_size", 4), *extra, name="ev")
+    return ppo_config(tmp_path, model_dir, *eval_pairs(), *extra, name="ev")
 
 
 def with_policy(config, model_dir):
@@ -33,7 +32,8 @@ def test_a_policy_identical_to_zero_shot_ties_on_every_prompt(tmp_path, tiny_lla
     assert all(len(r["systems"]["policy"]) == 2 and len(r["scores"]["reward_model"]["policy"]) == 2 for r in rows)
     saved = json.loads((config.run_dir / "eval" / "metrics.json").read_text())
     assert saved["systems"] == ["policy"] and saved["samples_per_query"] == 2 and saved["lengths"]["policy"] > 0
-    assert not (config.run_dir / "eval" / "partial").exists()
+    kept = sorted(p.name for p in (config.run_dir / "eval" / "systems").iterdir())
+    assert kept == ["policy.json", "zero-shot.json"]  # kept for a later round to reuse
     with pytest.raises(RLHFError, match="--overwrite"):
         evaluation.evaluate(config, log=lambda m: None)
 
@@ -55,6 +55,35 @@ def test_an_interrupted_evaluation_resumes_with_the_missing_systems(tmp_path, ti
     assert not (config.run_dir / "eval" / "metrics.json").exists()
     metrics = evaluation.evaluate(config, log=lambda m: None)
     assert sampled == ["zero-shot", "policy", "policy"] and metrics["judges"]["simulated:sentiment"]["policy"]["n"] == 6
+
+
+def test_a_later_run_reuses_the_samples_of_the_systems_it_shares_and_samples_the_rest(tmp_path, tiny_gpt2, monkeypatch):
+    first = with_policy(eval_config(tmp_path, tiny_gpt2, ("evaluation.judges", ["simulated"])), tiny_gpt2)
+    before = evaluation.evaluate(first, log=lambda m: None)
+    earlier = ("evaluation.systems", {"round-0": str(first.run_dir / "policy")})
+    second = ppo_config(tmp_path, tiny_gpt2, *eval_pairs(), ("evaluation.judges", ["simulated"]), earlier,
+                        ("evaluation.reuse_samples_from", [str(first.run_dir)]), name="ev-round1")
+    shutil.copytree(tiny_gpt2, second.run_dir / "policy")
+    sampled = []
+    real = evaluation.sample_system
+    monkeypatch.setattr(evaluation, "sample_system", lambda c, system, q, log=print: sampled.append(system.name) or real(c, system, q, log))
+    after = evaluation.evaluate(second, log=lambda m: None)
+    assert sampled == ["policy"]  # zero-shot and round 0's policy were drawn the same way in the first run
+    old = [json.loads(l)["systems"] for l in (first.run_dir / "eval" / "samples.jsonl").read_text().splitlines()]
+    new = [json.loads(l)["systems"] for l in (second.run_dir / "eval" / "samples.jsonl").read_text().splitlines()]
+    assert [r["zero-shot"] for r in new] == [r["zero-shot"] for r in old]
+    assert [r["round-0"] for r in new] == [r["policy"] for r in old]
+    assert after["judges"]["simulated:sentiment"]["round-0"] == before["judges"]["simulated:sentiment"]["policy"]
+
+    weights = next((first.run_dir / "policy").glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes())  # retrained in place: new file times
+    evaluation.evaluate(second, log=lambda m: None, overwrite=True)
+    assert sampled == ["policy", "round-0"]  # only the changed model is sampled again
+
+
+def eval_pairs():
+    return (("prompts.eval_fraction", 0.3), ("evaluation.num_queries", 6), ("evaluation.samples_per_query", 2),
+            ("evaluation.batch_size", 4))
 
 
 def test_summaries_add_reference_and_lead_systems_with_rouge_and_copying(tmp_path, tiny_llama):
