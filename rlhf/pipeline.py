@@ -38,6 +38,8 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
         current = round_config(config, r)
         log(f"== round {r}: {current.run_dir}")
         refuse_damaged(current.database_url)  # before config.yaml is written
+        if r == 0:
+            check_inputs(current, log)
         write_run_config(current)
         for stage in stages:
             started = time.perf_counter()
@@ -47,6 +49,28 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
             if not finished:
                 return False
     return True
+
+
+def check_inputs(config: Config, log) -> None:
+    """What the stages would refuse in the model and the prompt source, refused before config.yaml is
+    written: usable queries, and reference summaries where a supervised model is still to be trained."""
+    from rlhf.models.loading import checked_location
+    from rlhf.models.tokenizer import load_tokenizer
+    from rlhf.tasks.queries import queries_for
+
+    tokenizer = load_tokenizer(checked_location(config, log))
+    quiet = lambda message: None
+    if uses_sft(config) and not config.layout.sft_done():
+        from rlhf.sft.data import sft_dataset
+
+        sft_dataset(config, tokenizer, "train", log=quiet)  # its queries too
+    else:
+        queries_for(config, tokenizer, "train", log=quiet)
+
+
+def uses_sft(config: Config) -> bool:
+    """Whether anything in this config uses the run's supervised model."""
+    return "sft" in (config.policy.init_from, config.labeling.policy, *config.evaluation.systems.values())
 
 
 def sample_stage(config: Config, log) -> bool:
@@ -105,8 +129,8 @@ def reward_stage(config: Config, log) -> bool:
 def sft_stage(config: Config, log) -> bool:
     from rlhf.sft.train import train_sft
 
-    if "sft" not in (config.policy.init_from, config.labeling.policy, *config.evaluation.systems.values()):
-        return True  # nothing in this config uses the run's supervised model
+    if not uses_sft(config):
+        return True
     if config.layout.sft_done():
         log("sft: skipped, sft/ is trained")
         return True

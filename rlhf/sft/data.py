@@ -39,16 +39,36 @@ def sft_dataset(config, tokenizer, split: str, limit=None, log=print) -> "datase
 
 def summary_examples(config, tokenizer, split: str, log=print) -> list[dict]:
     task = config.task
-    rows = []
+    rows, lengths = [], []
     for query in queries_for(config, tokenizer, split, log=log):
         if not query.reference or not query.reference.strip():
             continue
         # One line: the task's truncation rule cuts a summary at its first newline.
         target = " " + " ".join(query.reference.split()) + (task.truncate_token or "")
-        target_ids = encode(tokenizer, target)[: task.response_length]
+        target_ids = encode(tokenizer, target)
+        lengths.append(len(target_ids))
+        target_ids = target_ids[: task.response_length]
         rows.append({"input_ids": query.input_ids + target_ids,
                      "completion_mask": [0] * len(query.input_ids) + [1] * len(target_ids)})
+    check_reference_lengths(lengths, task.response_length, log)
     return rows
+
+
+def check_reference_lengths(lengths: list[int], response_length: int, log=print) -> None:
+    """A few references longer than a summary may be are cut; most of them means the task is too short.
+
+    A cut reference loses its end (and the newline that ends a summary), so a model trained mostly
+    on cut ones would learn summaries that never end.
+    """
+    cut = sum(n > response_length for n in lengths)
+    if not cut:
+        return
+    median = sorted(lengths)[len(lengths) // 2]
+    what = f"{cut} of {len(lengths)} reference summaries are longer than task.response_length={response_length} tokens"
+    if cut * 2 > len(lengths):
+        raise DataError(f"{what} (their median is {median} tokens, with the newline that ends a summary): a supervised "
+                        "model would learn summaries that never end; raise task.response_length or use shorter references")
+    log(f"{what}; they are cut to it")
 
 
 def text_examples(config, tokenizer, split: str, log=print) -> list[dict]:

@@ -1,5 +1,7 @@
 """Supervised examples: summaries mask everything but the summary; continuations are plain text."""
 
+import json
+
 import pytest
 
 from rlhf.config.run_config import load_config
@@ -27,11 +29,30 @@ def test_a_summary_example_is_the_query_then_the_reference_and_only_the_referenc
     assert target == " " + " ".join(query.reference.split()) + "\n"  # one line, ended by the task's newline
 
 
-def test_a_long_reference_is_cut_to_the_response_length(tmp_path, tiny_gpt2):
-    config = config_for(tmp_path, tiny_gpt2, ("task", "tldr"), ("prompts.kind", "demo"), ("prompts.path", "documents"),
-                        ("task.query_length", 300), ("task.response_length", 5), ("task.truncate_after", 2))
-    tokenizer = load_tokenizer(str(tiny_gpt2))
-    assert all(sum(e["completion_mask"]) == 5 for e in sft_dataset(config, tokenizer, "train"))
+def references(tmp_path, *summaries):
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "document": f"Text {i}.", "reference": summary}) + "\n"
+                            for i, summary in enumerate(summaries)))
+    return path
+
+
+def test_a_few_long_references_are_cut_to_the_response_length_and_counted(tmp_path, tiny_gpt2):
+    docs = references(tmp_path, *["Short."] * 8, "A summary that runs on " * 6, "A summary that runs on " * 6)
+    config = config_for(tmp_path, tiny_gpt2, ("task", "tldr"), ("prompts.path", str(docs)), ("prompts.eval_fraction", 0.01),
+                        ("task.query_length", 300), ("task.response_length", 8), ("task.truncate_after", 2))
+    logged = []
+    data = sft_dataset(config, load_tokenizer(str(tiny_gpt2)), "train", log=logged.append)
+    assert sorted(sum(mask) for mask in data["completion_mask"])[-2:] == [8, 8]
+    assert "2 of 10 reference summaries are longer than task.response_length=8 tokens; they are cut to it" in logged
+
+
+def test_mostly_long_references_are_one_clear_error(tmp_path, tiny_gpt2):
+    docs = references(tmp_path, *["Short."] * 4, *["A summary that runs on " * 6] * 6)
+    config = config_for(tmp_path, tiny_gpt2, ("task", "tldr"), ("prompts.path", str(docs)), ("prompts.eval_fraction", 0.01),
+                        ("task.query_length", 300), ("task.response_length", 8), ("task.truncate_after", 2))
+    with pytest.raises(DataError, match=r"6 of 10 reference summaries are longer than task.response_length=8 tokens "
+                                        r"\(their median is \d+ tokens.*raise task.response_length"):
+        sft_dataset(config, load_tokenizer(str(tiny_gpt2)), "train", log=lambda m: None)
 
 
 def test_continuation_examples_are_plain_text_excerpts_of_query_plus_response_length(tmp_path, tiny_gpt2, shared_data):
