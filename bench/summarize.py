@@ -38,7 +38,7 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 DIALOGSUM = ROOT.parent / "shared" / "data" / "summarization" / "dialogsum.dev.jsonl"
 QUICK = [("prompts.kind", "demo"), ("prompts.path", "documents"), ("prompts.fields", {}), ("prompts.id_field", None),
          ("prompts.eval_fraction", 0.3), ("task.query_length", 48), ("task.response_length", 8),
-         ("task.truncate_after", 2), ("labeling.num_queries", 12), ("sft.batch_size", 4), ("sft.learning_rate", 3e-3),
+         ("task.truncate_after", 2), ("sft.cut_long_references", True), ("labeling.num_queries", 12), ("sft.batch_size", 4), ("sft.learning_rate", 3e-3),
          ("reward.normalize_samples", 8), ("reward.backbone_layers", 1), ("policy.batch_size", 4),
          ("policy.total_episodes", 8), ("evaluation.num_queries", 6), ("evaluation.batch_size", 4)]
 STAGE_ORDER = ("sft", "sample", "label", "reward", "policy", "evaluate", "report")

@@ -38,7 +38,7 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
         current = round_config(config, r)
         log(f"== round {r}: {current.run_dir}")
         refuse_damaged(current.database_url)  # before config.yaml is written
-        if r == 0:
+        if r == 0 and stages:
             check_inputs(current, log)
         write_run_config(current)
         for stage in stages:

@@ -118,6 +118,10 @@ class SftSettings(TrainingOptions):
     epochs: float = option(1.0, help="Passes over the training examples.")
     batch_size: int = option(8, help="Sequences per device per step.")
     max_examples: Optional[int] = option(None, help="Train on at most this many examples of the train split; unset: all.")
+    cut_long_references: bool = option(
+        False, help="Summaries: train even when most reference summaries are longer than task.response_length, each cut "
+                    "to it (the model then learns summaries that rarely end); off: that is refused. A few long ones are always cut."
+    )
     logging_steps: int = option(5, help="Log every N updates.")
     eval_steps: int = option(50, help="Held-out loss every N updates (and before and after training).")
     save_steps: int = option(50, help="Checkpoint every N updates (--resume continues from the last).")

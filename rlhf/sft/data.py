@@ -50,11 +50,11 @@ def summary_examples(config, tokenizer, split: str, log=print) -> list[dict]:
         target_ids = target_ids[: task.response_length]
         rows.append({"input_ids": query.input_ids + target_ids,
                      "completion_mask": [0] * len(query.input_ids) + [1] * len(target_ids)})
-    check_reference_lengths(lengths, task.response_length, log)
+    check_reference_lengths(lengths, task.response_length, config.sft.cut_long_references, log)
     return rows
 
 
-def check_reference_lengths(lengths: list[int], response_length: int, log=print) -> None:
+def check_reference_lengths(lengths: list[int], response_length: int, cut_anyway: bool = False, log=print) -> None:
     """A few references longer than a summary may be are cut; most of them means the task is too short.
 
     A cut reference loses its end (and the newline that ends a summary), so a model trained mostly
@@ -65,9 +65,10 @@ def check_reference_lengths(lengths: list[int], response_length: int, log=print)
         return
     median = sorted(lengths)[len(lengths) // 2]
     what = f"{cut} of {len(lengths)} reference summaries are longer than task.response_length={response_length} tokens"
-    if cut * 2 > len(lengths):
+    if cut * 2 > len(lengths) and not cut_anyway:
         raise DataError(f"{what} (their median is {median} tokens, with the newline that ends a summary): a supervised "
-                        "model would learn summaries that never end; raise task.response_length or use shorter references")
+                        "model would learn summaries that never end; raise task.response_length, use shorter references, "
+                        "or set sft.cut_long_references: true to train on them cut")
     log(f"{what}; they are cut to it")
 
 

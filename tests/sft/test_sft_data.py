@@ -51,8 +51,14 @@ def test_mostly_long_references_are_one_clear_error(tmp_path, tiny_gpt2):
     config = config_for(tmp_path, tiny_gpt2, ("task", "tldr"), ("prompts.path", str(docs)), ("prompts.eval_fraction", 0.01),
                         ("task.query_length", 300), ("task.response_length", 8), ("task.truncate_after", 2))
     with pytest.raises(DataError, match=r"6 of 10 reference summaries are longer than task.response_length=8 tokens "
-                                        r"\(their median is \d+ tokens.*raise task.response_length"):
+                                        r"\(their median is \d+ tokens.*raise task.response_length.*sft.cut_long_references"):
         sft_dataset(config, load_tokenizer(str(tiny_gpt2)), "train", log=lambda m: None)
+    config = config_for(tmp_path, tiny_gpt2, ("task", "tldr"), ("prompts.path", str(docs)), ("prompts.eval_fraction", 0.01),
+                        ("task.query_length", 300), ("task.response_length", 8), ("task.truncate_after", 2),
+                        ("sft.cut_long_references", True))  # the user's choice: train on them cut
+    data = sft_dataset(config, load_tokenizer(str(tiny_gpt2)), "train", log=lambda m: None)
+    lengths = sorted(sum(mask) for mask in data["completion_mask"])
+    assert len(lengths) == 10 and lengths[-6:] == [8] * 6 and lengths[3] < 8
 
 
 def test_continuation_examples_are_plain_text_excerpts_of_query_plus_response_length(tmp_path, tiny_gpt2, shared_data):
