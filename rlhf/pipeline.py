@@ -38,8 +38,6 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
         current = round_config(config, r)
         log(f"== round {r}: {current.run_dir}")
         refuse_damaged(current.database_url)  # before config.yaml is written
-        if r == 0 and stages:
-            check_inputs(current, log)
         write_run_config(current)
         for stage in stages:
             started = time.perf_counter()
@@ -52,20 +50,18 @@ def run_loop(config: Config, rounds: int = 1, log=print, stages: tuple[str, ...]
 
 
 def check_inputs(config: Config, log) -> None:
-    """What the stages would refuse in the model and the prompt source, refused before config.yaml is
-    written: usable queries, and reference summaries where a supervised model is still to be trained."""
+    """A new run's model and prompt source, checked before its directory is made: usable queries, and
+    the supervised examples (reference summaries that fit) where the run trains a supervised model."""
+    from rlhf.tasks.queries import check_model_and_prompts
+
+    if not uses_sft(config):
+        check_model_and_prompts(config, log=log)
+        return
     from rlhf.models.loading import checked_location
     from rlhf.models.tokenizer import load_tokenizer
-    from rlhf.tasks.queries import queries_for
+    from rlhf.sft.data import sft_dataset
 
-    tokenizer = load_tokenizer(checked_location(config, log))
-    quiet = lambda message: None
-    if uses_sft(config) and not config.layout.sft_done():
-        from rlhf.sft.data import sft_dataset
-
-        sft_dataset(config, tokenizer, "train", log=quiet)  # its queries too
-    else:
-        queries_for(config, tokenizer, "train", log=quiet)
+    sft_dataset(config, load_tokenizer(checked_location(config, log)), "train", log=lambda message: None)  # its queries too
 
 
 def uses_sft(config: Config) -> bool:

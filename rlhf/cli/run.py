@@ -15,14 +15,13 @@ def register(sub) -> None:
 
 
 def run(args, overrides) -> int:
-    from rlhf.pipeline import run_loop
-    from rlhf.tasks.queries import check_model_and_prompts
+    from rlhf.pipeline import check_inputs, run_loop
 
     if args.rounds < 1:
         raise RLHFError(f"--rounds must be at least 1, got {args.rounds}")
     config = load_config(args.config, overrides)
     check_run_dir(config)
     if not config.run_dir.exists():  # a new run: its model and prompts are checked before its directory is made
-        check_model_and_prompts(config, log=log)
+        check_inputs(config, log)
     run_loop(config, rounds=args.rounds, log=log)  # waiting for human labels is not a failure: it says how to go on
     return 0
