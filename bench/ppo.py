@@ -219,7 +219,8 @@ def child(args) -> dict:
             "rollout_tokens_per_s": args.batch * config.task.response_length / rollout,
             "policy_weight_bytes": sum(p.numel() * p.element_size() for p in model.policy.parameters()),
             "trainable_params": trainable, "peak_mb": peak_memory_mb(), "updates": len(clock.updates),
-            "weights": weight_dtypes(trainer, model), "mixed_precision": trainer.accelerator.mixed_precision}
+            "weights": weight_dtypes(trainer, model), "mixed_precision": trainer.accelerator.mixed_precision,
+            "optimizer": getattr(trainer.args.optim, "value", trainer.args.optim)}
 
 
 def weight_dtypes(trainer, model) -> str:
@@ -271,7 +272,8 @@ def report(results: dict[str, list[dict]], limits: dict, args) -> None:
     Console(width=140).print(table)
     for method, label in (("ours", "(a)"), ("trl", "(b)")):
         first = results[method][0]
-        print(f"{label} precision {args.precision} (accelerate: {first['mixed_precision']}); weights: {first['weights']}")
+        print(f"{label} precision {args.precision} (accelerate: {first['mixed_precision']}); weights: {first['weights']}; "
+              f"optimizer {first['optimizer']}")
     print("\n".join(describe(limits)))
     print(f"the FLOP/s row is against the {args.precision} peak; the rollout's bound is batch x bandwidth / the policy's weight bytes")
 

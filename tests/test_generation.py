@@ -76,3 +76,53 @@ def test_a_summary_loses_its_leading_blank_lines_but_keeps_its_tokens(model_and_
     [[story]] = generate(model, tokenizer, queries(tokenizer, ["Doc."]), SamplingSettings(**cut, truncate_token="."),
                          progress=False)
     assert story.text.startswith("\n\n")  # a continuation's new paragraph is the model's text
+
+
+def test_several_samples_read_each_query_once_and_draw_what_generate_draws(model_and_tokenizer):
+    import torch
+
+    from rlhf.generation import _generate, _generation_config, _pad_to, query_cache, sample_tokens
+
+    model, tokenizer = model_and_tokenizer
+    encoded = tokenizer.pad({"input_ids": [encode(tokenizer, t) for t in ["The boat left at dawn and", "Rain fell."]]},
+                            padding=True, return_tensors="pt")
+    ids, mask = encoded["input_ids"], encoded["attention_mask"]
+    settings = SamplingSettings(max_new_tokens=10, num_samples=4, temperature=1.0)
+    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    reads = []
+    hook = model.register_forward_pre_hook(lambda _, args, kwargs: reads.append(kwargs["input_ids"].shape), with_kwargs=True)
+    try:
+        torch.manual_seed(3)
+        once = sample_tokens(model, ids, mask, settings, pad, eos)
+    finally:
+        hook.remove()
+    torch.manual_seed(3)  # generate()'s own num_return_sequences reads every copy of each query
+    every_copy = _pad_to(_generate(model, ids, mask, _generation_config(settings, pad, eos, 4))[:, ids.shape[1]:], 10, pad)
+    assert torch.equal(once, every_copy)
+    assert reads[0] == (2, ids.shape[1] - 1) and all(rows == 8 and cols <= 1 for rows, cols in reads[1:])
+    assert query_cache(model, ids[:, :1], mask[:, :1], 4) is None  # a one-token query has nothing to cache
+
+
+def test_sampling_keeps_the_logits_and_hidden_states_a_full_pass_computes(model_and_tokenizer):
+    import torch
+
+    from rlhf.generation import sample_with_states
+
+    model, tokenizer = model_and_tokenizer
+    pad = tokenizer.pad_token_id
+    encoded = tokenizer.pad({"input_ids": [encode(tokenizer, t) for t in ["A short one", "A much longer opening line, then"]]},
+                            padding=True, return_tensors="pt")
+    ids, mask = encoded["input_ids"], encoded["attention_mask"]
+    torch.manual_seed(0)
+    sampled = sample_with_states(model, ids, mask, SamplingSettings(max_new_tokens=8, temperature=1.0), pad,
+                                 tokenizer.eos_token_id)
+    full = torch.cat([ids, sampled.responses], 1)
+    full_mask = torch.cat([mask, (sampled.responses != pad).long()], 1)
+    with torch.no_grad():
+        out = model(input_ids=full, attention_mask=full_mask, position_ids=(full_mask.cumsum(1) - 1).clamp(min=0),
+                    output_hidden_states=True)
+    kept = sampled.responses != pad  # what a rollout keeps (pad after EOS is masked out)
+    before = slice(ids.shape[1] - 1, -1)  # the position that predicts each response token
+    assert torch.allclose(sampled.logits[kept], out.logits[:, before][kept], atol=1e-4)
+    assert torch.allclose(sampled.hidden[kept], out.hidden_states[-1][:, before][kept], atol=1e-4)
+    assert sampled.logits.shape[:2] == sampled.hidden.shape[:2] == sampled.responses.shape == (2, 8)

@@ -38,8 +38,10 @@ class TrainingOptions:
     lora_alpha: int = option(16, help="LoRA scaling alpha.")
     lora_dropout: float = option(0.0, help="LoRA dropout (the paper trains without dropout).")
     lora_target_modules: str = option("all-linear", help="Modules LoRA adapts: all-linear, or comma-separated module names (q_proj,v_proj).")
+    # Fused: one kernel for the whole update, 0.19x the time of adamw_torch's per-tensor loops on this
+    # CPU (bench/results/optimizer-2026-12-06.md), the same arithmetic; transformers' own default since torch 2.8.
     optim: str = option(
-        "adamw_torch", help="Optimizer: adamw_torch, adamw_torch_fused, adafactor, adamw_8bit or paged_adamw_8bit (bitsandbytes), adamw_torch_8bit (torchao)."
+        "adamw_torch_fused", help="Optimizer: adamw_torch_fused, adamw_torch, adafactor, adamw_8bit or paged_adamw_8bit (bitsandbytes), adamw_torch_8bit (torchao)."
     )
 
     def problems(self):

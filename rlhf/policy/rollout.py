@@ -16,11 +16,11 @@ from typing import Callable, Optional
 import torch
 
 from reward.model import sequence_rewards
-from rlhf.generation import SamplingSettings, sample_tokens
+from rlhf.generation import SamplingSettings, sample_tokens, sample_with_states
 from rlhf.models.padding import real_columns
 from rlhf.policy.labeler_reward import LabelerReward
 from rlhf.policy.reference_features import SharedTrunkReward
-from rlhf.policy.value_head import policy_and_values, reference_logits, token_logprobs
+from rlhf.policy.value_head import SharedTrunkPolicyValue, policy_and_values, reference_logits, token_logprobs
 from rlhf.tasks.truncation import truncate_responses
 
 
@@ -130,19 +130,33 @@ def collect(policy_value, reference: Callable[[], AbstractContextManager], rewar
 
 def _collect_chunk(policy_value, reference, reward_model, queries, sampling, rule, pad_token_id, eos_token_id) -> Rollout:
     length = sampling.max_new_tokens
-    responses = sample_tokens(policy_value.policy, queries, (queries != pad_token_id).long(), sampling, pad_token_id, eos_token_id)
+    responses, logprobs, values = _sample_and_read(policy_value, queries, sampling, pad_token_id, eos_token_id)
     cut, found = truncate_responses(responses, rule.stop_ids, rule.truncate_after, pad_token_id)
     mask = cut != pad_token_id
     query_responses = torch.cat([queries, responses], dim=1)
-    logits, values = policy_and_values(policy_value, query_responses, pad_token_id, length)
-    logprobs = token_logprobs(logits, responses, sampling.temperature)
-    del logits
     with reference() as ref_model, _kept_block(reward_model, ref_model) as kept:
         ref_logprobs = token_logprobs(reference_logits(ref_model, query_responses, pad_token_id, length), responses,
                                       sampling.temperature)
     scores, raw = score_responses(reward_model, queries, cut, found, pad_token_id, rule.penalty_reward,
                                   block_output=kept[0] if kept else None)
     return Rollout(queries, responses, mask, logprobs, ref_logprobs, values.float(), scores, raw, found)
+
+
+def _sample_and_read(policy_value, queries, sampling, pad_token_id, eos_token_id):
+    """(responses, their log-probs under the sampling policy, values).
+
+    With the value head on the policy's trunk, sampling has computed both already (the paper and
+    TRL read the sampling pass too); a separate value model needs its own pass over the tokens.
+    """
+    attention_mask = (queries != pad_token_id).long()
+    if isinstance(policy_value, SharedTrunkPolicyValue):
+        sampled = sample_with_states(policy_value.policy, queries, attention_mask, sampling, pad_token_id, eos_token_id)
+        values = policy_value.value_model(sampled.hidden.to(policy_value.value_model.head.weight.dtype))[..., 0]
+        return sampled.responses, token_logprobs(sampled.logits, sampled.responses, sampling.temperature), values
+    responses = sample_tokens(policy_value.policy, queries, attention_mask, sampling, pad_token_id, eos_token_id)
+    logits, values = policy_and_values(policy_value, torch.cat([queries, responses], dim=1), pad_token_id,
+                                       sampling.max_new_tokens)
+    return responses, token_logprobs(logits, responses, sampling.temperature), values
 
 
 def _kept_block(reward_model, reference) -> AbstractContextManager:

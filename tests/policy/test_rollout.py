@@ -110,3 +110,24 @@ def test_chunks_of_similar_lengths_cut_to_their_longest_query_change_nothing(tin
     for name in ("logprobs", "ref_logprobs", "values", "scores"):
         assert torch.allclose(getattr(chunked, name), getattr(whole, name), atol=1e-4), name
     assert whole.values.abs().sum() > 0
+
+
+def test_the_rollout_reads_log_probs_and_values_from_sampling_as_a_full_pass_gives_them(tiny_gpt2, reward_model):
+    from transformers import AutoModelForCausalLM
+
+    from rlhf.policy.value_head import policy_and_values, token_logprobs
+
+    rm, tokenizer = reward_model
+    policy = AutoModelForCausalLM.from_pretrained(tiny_gpt2)
+    add_pad_token(tokenizer, policy)
+    model = SharedTrunkPolicyValue(policy, ValueHead(policy.config.hidden_size)).eval()
+    torch.nn.init.normal_(model.value_model.head.weight)
+    pad = tokenizer.pad_token_id
+    queries = torch.tensor([[pad, pad, 5, 6], [7, 8, 9, 10], [pad, 11, 12, 13]])
+    torch.manual_seed(0)
+    r = collect(model, lambda: nullcontext(policy), rm, queries, SamplingSettings(temperature=0.7, max_new_tokens=6),
+                ResponseRule([STOP], 2, None), pad, tokenizer.eos_token_id)
+    with torch.no_grad():
+        logits, values = policy_and_values(model, r.query_responses, pad, 6)
+    assert torch.allclose(r.logprobs[r.mask], token_logprobs(logits, r.responses, 0.7)[r.mask], atol=1e-4)
+    assert torch.allclose(r.values[r.mask], values[r.mask], atol=1e-4) and r.values.abs().sum() > 0
