@@ -131,3 +131,28 @@ def test_the_rollout_reads_log_probs_and_values_from_sampling_as_a_full_pass_giv
         logits, values = policy_and_values(model, r.query_responses, pad, 6)
     assert torch.allclose(r.logprobs[r.mask], token_logprobs(logits, r.responses, 0.7)[r.mask], atol=1e-4)
     assert torch.allclose(r.values[r.mask], values[r.mask], atol=1e-4) and r.values.abs().sum() > 0
+
+
+def test_under_bf16_autocast_the_ppo_arithmetic_stays_fp32(tiny_gpt2, reward_model):
+    from transformers import AutoModelForCausalLM
+
+    from rlhf.policy.advantages import generalized_advantages, kl_penalized_rewards
+    from rlhf.policy.value_head import entropy, policy_and_values, token_logprobs
+
+    rm, tokenizer = reward_model
+    policy = AutoModelForCausalLM.from_pretrained(tiny_gpt2)
+    add_pad_token(tokenizer, policy)
+    model = SharedTrunkPolicyValue(policy, ValueHead(policy.config.hidden_size)).eval()
+    pad = tokenizer.pad_token_id
+    queries = torch.tensor([[pad, 5, 6], [7, 8, 9]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        r = collect(model, lambda: nullcontext(policy), rm, queries, SamplingSettings(max_new_tokens=4),
+                    ResponseRule([STOP], 2, None), pad, tokenizer.eos_token_id)
+        logits, values = policy_and_values(model, r.query_responses, pad, 4)
+        assert logits.dtype == torch.bfloat16  # the matmuls do run in bf16
+        assert token_logprobs(logits, r.responses, 0.7).dtype == entropy(logits, 0.7).dtype == torch.float32
+        rewards, kl = kl_penalized_rewards(r.scores, r.logprobs, r.ref_logprobs, r.mask, 0.1)
+        advantages, returns = generalized_advantages(rewards, r.values, r.mask, 1.0, 0.95)
+    for name in ("logprobs", "ref_logprobs", "values", "scores"):
+        assert getattr(r, name).dtype == torch.float32, name
+    assert rewards.dtype == kl.dtype == advantages.dtype == returns.dtype == torch.float32

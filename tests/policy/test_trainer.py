@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 import torch
@@ -15,16 +16,19 @@ def learnable(monkeypatch):
     monkeypatch.setattr(rlhf.policy.rollout, "score_responses", even_token_share)
 
 
-@pytest.mark.parametrize("value_head", ["shared", "separate"])
-def test_a_learnable_reward_rises_within_24_updates_and_kl_stays_finite(tmp_path, tiny_llama, learnable, value_head):
+@pytest.mark.parametrize("value_head, bf16", [("shared", False), ("separate", False), ("shared", True)])
+def test_a_learnable_reward_rises_within_24_updates_and_kl_stays_finite(tmp_path, tiny_llama, learnable, value_head, bf16,
+                                                                       monkeypatch):
     # A random tiny model's logits are all near zero: sampling at temperature 0.1 makes its choices
     # (and the gradients through logits / T) large enough to learn in a few hundred episodes.
     config = ppo_config(tmp_path, tiny_llama, ("task.truncate_token", None), ("task.temperature", 0.1),
                         ("task.kl_target", None), ("task.kl_coef", 0.02), ("policy.batch_size", 16),
                         ("policy.total_episodes", 16 * 24), ("policy.ppo_epochs", 4), ("policy.learning_rate", 3e-4),
-                        ("policy.save_steps", 100), ("policy.value_head", value_head))
+                        ("policy.save_steps", 100), ("policy.value_head", value_head), ("policy.bf16", bf16))
     save_untrained_reward_model(config, tiny_llama)
+    monkeypatch.delenv("ACCELERATE_MIXED_PRECISION", raising=False)  # build_trainer sets it for bf16: not for later tests
     train_policy(config, log=lambda m: None)
+    assert (os.environ.get("ACCELERATE_MIXED_PRECISION") == "bf16") == bf16  # what TRL's Accelerator was built with
     history = json.loads((config.run_dir / "policy" / "training_log.json").read_text())
     scores = scores_per_update(history)
     assert len(scores) == 24
