@@ -14,6 +14,8 @@
 #   4. bench/ppo.py at batch 64 and 512 in bf16: ours against TRL's PPOTrainer (episodes/s, FLOP/s
 #      against the measured bf16 peak, peak memory);
 #   5. bench/reward.py: our best-of-4 reward training against TRL's RewardTrainer.
+#   6. bench/paper_scale.py: configs/mock_sentiment_gpu.yaml's projected wall time on this GPU, PPO
+#      measured at the config's batch of 512.
 # Each step prints a "== step" line and its wall time; a failing step is reported and the next runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,10 +73,12 @@ export RLHF_SHARED_DATA=$DATA   # the benches' queries: Austen, carried in .gpu/
 if [ $DRY -eq 1 ]; then
     step ppo "$PY" bench/ppo.py --quick --updates 2
     step reward "$PY" bench/reward.py --quick --repeats 1 --workdir "$WORK/reward"
+    step paper-scale "$PY" bench/paper_scale.py --quick --workdir "$WORK/scale"
 else
     step ppo-64 "$PY" bench/ppo.py --model "$MODEL" --batch 64 --precision bf16 --updates 4
     step ppo-512 "$PY" bench/ppo.py --model "$MODEL" --batch 512 --precision bf16 --updates 3
     step reward "$PY" bench/reward.py --model "$MODEL" --repeats 2 --workdir "$WORK/reward"
+    step paper-scale "$PY" bench/paper_scale.py --model "$MODEL" --ppo-batch 512 --ppo-updates 2 --sample-queries 128 --workdir "$WORK/scale"
 fi
 
 if [ ${#FAILED[@]} -gt 0 ]; then echo "bench/gpu.sh: failed steps: ${FAILED[*]}" >&2; exit 1; fi

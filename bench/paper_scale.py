@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -42,6 +43,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default=str(ROOT / "configs" / "mock_sentiment_gpu.yaml"), help="The run to project.")
     p.add_argument("--quick", action="store_true", help="A tiny random model and small batches: the plumbing only.")
+    p.add_argument("--model", help="Base model instead of the config's (alias or directory; bench/gpu.sh: GPT-2-shaped).")
     p.add_argument("--ppo-batch", type=int, default=64, help="Rollouts per measured PPO update (default 64).")
     p.add_argument("--ppo-updates", type=int, default=3, help="Measured PPO updates, the first one warm-up (default 3).")
     p.add_argument("--sample-queries", type=int, default=16, help="Queries in the measured sampling batch (default 16).")
@@ -58,6 +60,8 @@ def run_config(args, work: Path):
         from rlhf.models.tiny import save_tiny_model
 
         overrides.append(("model.name", str(save_tiny_model(work / "tiny", "llama"))))
+    elif args.model:
+        overrides.append(("model.name", args.model))
     return load_config(args.config, overrides)
 
 
@@ -103,7 +107,8 @@ def reward_step_seconds(config) -> float:
     for p in model.parameters():
         p.grad = torch.zeros_like(p)
     update = median_seconds(optimizer.step)
-    return step_seconds(step, torch.device("cpu"), bf16=r.use_bf16(False)) + update
+    device = next(model.parameters()).device
+    return step_seconds(step, device, bf16=r.use_bf16(device.type == "cuda")) + update
 
 
 def ppo_update_seconds(args, config) -> dict:
@@ -142,7 +147,7 @@ def project(config, costs: dict) -> dict:
     """Seconds per stage of the whole config, from the measured costs."""
     p, ppo = config.policy, costs["ppo"]
     labels = config.labeling.num_queries
-    reward_steps = -(-labels // config.reward.batch_size) * config.reward.epochs
+    reward_steps = math.ceil(labels * config.reward.epochs / config.reward.batch_size)
     updates = -(-p.total_episodes // p.batch_size)
     scale = p.batch_size / ppo["batch"]
     steps_per_update = p.mini_batches * p.ppo_epochs

@@ -31,6 +31,7 @@ class SamplingSettings:
     batch_size: int = 16
     truncate_token: Optional[str] = None
     truncate_after: int = 0
+    bf16: bool = False  # sample under bf16 autocast (`with_precision` decides it for a model)
 
 
 @dataclass
@@ -50,7 +51,8 @@ def generate(model, tokenizer, queries: list[Query], settings: SamplingSettings,
     bar = tqdm(total=len(queries) * settings.num_samples, desc="sampling", unit="sample", disable=not progress)
     for number, start in enumerate(batches):
         batch = queries[start : start + settings.batch_size]
-        responses = _sample_batch(model, tokenizer, batch, settings, seed=settings.seed + number)
+        with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=settings.bf16):
+            responses = _sample_batch(model, tokenizer, batch, settings, seed=settings.seed + number)
         responses, found = truncate_responses(responses, stop_ids, settings.truncate_after, tokenizer.pad_token_id)
         for row, (ids, ok) in enumerate(zip(responses.tolist(), found.tolist())):
             query = batch[row // settings.num_samples]
@@ -115,8 +117,9 @@ def sample_with_states(model, input_ids: torch.Tensor, attention_mask: torch.Ten
     steps: list[torch.Tensor] = []
     hook = model.get_output_embeddings().register_forward_pre_hook(lambda _, args: steps.append(args[0][:, -1]))
     try:
-        output = _generate(model, input_ids, attention_mask, _generation_config(settings, pad_token_id, eos_token_id, 1),
-                           output_logits=True, return_dict_in_generate=True)
+        config = _generation_config(settings, pad_token_id, eos_token_id, 1)
+        config.output_logits = config.return_dict_in_generate = True
+        output = _generate(model, input_ids, attention_mask, config)
     finally:
         hook.remove()
     length = settings.max_new_tokens
@@ -132,7 +135,8 @@ def query_cache(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, co
     positions = (attention_mask.long().cumsum(-1) - 1).masked_fill(attention_mask == 0, 1)  # as generate() counts them
     output = model(input_ids=input_ids[:, :-1], attention_mask=attention_mask[:, :-1], position_ids=positions[:, :-1],
                    use_cache=True, logits_to_keep=1)
-    cache = getattr(output, "past_key_values", None)
+    cache = output.get("cache")  # transformers' name since 5.x; earlier ones return past_key_values
+    cache = output.get("past_key_values") if cache is None else cache
     if not hasattr(cache, "batch_repeat_interleave"):
         return None
     cache.batch_repeat_interleave(copies)
@@ -153,14 +157,13 @@ def _generation_config(settings: SamplingSettings, pad_token_id: int, eos_token_
     )
 
 
-def _generate(model, input_ids, attention_mask, config: GenerationConfig, cache=None, **outputs):
+def _generate(model, input_ids, attention_mask, config: GenerationConfig, cache=None):
     # generate() fills unset fields from model.generation_config; a neutral one stops a checkpoint's
     # repetition penalty or n-gram ban from changing what the policy samples.
     saved, model.generation_config = model.generation_config, GenerationConfig()
     extra = {"cache": cache} if cache is not None else {}
     try:
-        return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config,
-                              **extra, **outputs)
+        return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config, **extra)
     finally:
         model.generation_config = saved
 
@@ -177,6 +180,17 @@ def _stack_steps(steps, length: int) -> torch.Tensor:
     stacked = torch.stack(list(steps), dim=1)
     missing = length - stacked.shape[1]
     return torch.cat([stacked, stacked.new_zeros(stacked.shape[0], missing, *stacked.shape[2:])], 1) if missing else stacked
+
+
+def with_precision(settings: SamplingSettings, setting: Optional[bool], stage: str, model, query_length: int,
+                   log=print) -> SamplingSettings:
+    """`settings` with the precision `setting` names, or (unset) the one measured faster for this model."""
+    from dataclasses import replace
+
+    from rlhf.models.precision import choose_bf16, forward_step
+
+    bf16 = choose_bf16(setting, stage, model.device, lambda: forward_step(model, settings.batch_size, query_length), log)
+    return replace(settings, bf16=bf16)
 
 
 def sampling_settings(config: Config) -> SamplingSettings:

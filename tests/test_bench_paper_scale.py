@@ -27,7 +27,7 @@ def test_the_projection_scales_the_rollout_and_training_but_counts_the_optimizer
     assert projection["updates"] == 1954 and projection["per_update_s"] == per_update
     assert projection["policy"] == 1954 * per_update
     assert projection["sample"] == 5000 * 4 * 0.5
-    assert projection["reward"] == -(-5000 // config.reward.batch_size) * 2.0
+    assert projection["reward"] == -(-5000 // config.reward.batch_size) * 2.0 and isinstance(projection["reward_steps"], int)
     assert projection["evaluate"] == config.evaluation.num_queries * config.evaluation.samples_per_query * 2 * 0.5
 
 

@@ -126,3 +126,27 @@ def test_sampling_keeps_the_logits_and_hidden_states_a_full_pass_computes(model_
     assert torch.allclose(sampled.logits[kept], out.logits[:, before][kept], atol=1e-4)
     assert torch.allclose(sampled.hidden[kept], out.hidden_states[-1][:, before][kept], atol=1e-4)
     assert sampled.logits.shape[:2] == sampled.hidden.shape[:2] == sampled.responses.shape == (2, 8)
+
+
+def test_sampling_runs_in_the_precision_chosen_for_the_model(model_and_tokenizer, monkeypatch):
+    import torch
+
+    from rlhf.generation import with_precision
+    from rlhf.models import precision
+
+    model, tokenizer = model_and_tokenizer
+    lines = []
+    settings = SamplingSettings(max_new_tokens=4, num_samples=2, batch_size=2)
+    assert with_precision(settings, True, "generation", model, 8, log=lines.append).bf16 is True
+    monkeypatch.setattr(precision, "bf16_hardware", lambda device: True)
+    monkeypatch.setattr(precision, "step_seconds", lambda step, device, bf16: 0.4 if bf16 else 1.0)
+    chosen = with_precision(settings, None, "evaluation", model, 8, log=lines.append)
+    assert chosen.bf16 is True and lines[-1].startswith("evaluation: bf16 (auto:")
+    dtypes = []
+    hook = model.get_output_embeddings().register_forward_hook(lambda m, args, out: dtypes.append(out.dtype))
+    try:
+        generate(model, tokenizer, queries(tokenizer, ["The boat left at dawn."]), chosen, progress=False)
+        generate(model, tokenizer, queries(tokenizer, ["The boat left at dawn."]), settings, progress=False)
+    finally:
+        hook.remove()
+    assert torch.bfloat16 in dtypes and dtypes[-1] == torch.float32

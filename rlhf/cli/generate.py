@@ -34,7 +34,7 @@ def generate(args, overrides) -> int:
     from dataclasses import asdict
 
     from rlhf.generation import generate as sample
-    from rlhf.generation import sampling_settings
+    from rlhf.generation import sampling_settings, with_precision
     from rlhf.models.loading import load_model_for
     from rlhf.run.files import check_writable, write_jsonl
     from rlhf.tasks.queries import Query, encode, queries_for
@@ -50,7 +50,8 @@ def generate(args, overrides) -> int:
         queries = [Query(id=f"prompt-{i}", text=t, input_ids=encode(tokenizer, t)) for i, t in enumerate(args.prompt_texts)]
     else:
         queries = queries_for(config, tokenizer, config.generation.split, config.generation.num_prompts, log=log)
-    settings = sampling_settings(config)
+    settings = with_precision(sampling_settings(config), config.generation.bf16, "generation", model,
+                              config.task.query_length, log)
     results = sample(model, tokenizer, queries, settings)
     rows = [{"query_id": q.id, "query": q.text, "samples": [s.text for s in samples],
              "truncated": [s.truncated for s in samples], "model": config.model.name, "task": config.task.name,

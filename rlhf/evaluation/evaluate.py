@@ -95,13 +95,15 @@ def sample_system(config, system: System, queries, log=print) -> list[list[str]]
         from rlhf.evaluation.summaries import lead
 
         return [[lead(q.document or q.source or "", config.evaluation.lead_sentences)] for q in queries]
-    from rlhf.generation import generate
+    from rlhf.generation import generate, with_precision
     from rlhf.models.loading import load_causal_lm
 
     model, tokenizer = load_causal_lm(config.model, location=system.location, log=log) if system.location \
         else _base_model(config, log)
     log(f"sampling {system.name}: {len(queries)} queries x {config.evaluation.samples_per_query}")
-    results = generate(model, tokenizer, queries, settings_for(config, system))
+    settings = with_precision(settings_for(config, system), config.evaluation.bf16, "evaluation", model,
+                              config.task.query_length, log)
+    results = generate(model, tokenizer, queries, settings)
     return [[s.text for s in samples] for samples in results]
 
 

@@ -47,7 +47,7 @@ def sample_for_labeling(config: Config, store: LabelStore, model, tokenizer, que
     Each chunk of queries is claimed in the store before it is sampled (rlhf/labeling/store_claims.py),
     so samplers running at once on one store share out the queries instead of sampling the same ones.
     """
-    from rlhf.generation import sampling_settings
+    from rlhf.generation import sampling_settings, with_precision
 
     policy, round_ = policy_name(config), config.labeling.round
     order = pick_queries(queries, store.sampled_query_ids(policy, round_), len(queries), config.seed)
@@ -56,6 +56,7 @@ def sample_for_labeling(config: Config, store: LabelStore, model, tokenizer, que
         return 0
     settings = sampling_settings(config)
     settings.num_samples = config.labeling.samples_per_query
+    settings = with_precision(settings, config.generation.bf16, "generation", model, config.task.query_length, log)
     owner, stored, position = claim_owner(), 0, 0
     bar = tqdm(total=min(n, len(order)), desc=f"sampling {settings.num_samples} per query", unit="query")
     try:

@@ -1,5 +1,6 @@
-"""Which precision a training stage runs in when its `bf16` option is unset (auto): bf16 where this
-machine runs the stage's own step faster in it, fp32 where not.
+"""Which precision a stage runs in when its `bf16` option is unset (auto): bf16 where this machine
+runs the stage's own step faster in it, fp32 where not. Training stages (sft, reward, policy) time a
+forward and backward step; sampling (generation, evaluation) a forward pass.
 
 bf16 pays only where the hardware has it. A CPU without avx512_bf16 or AMX runs bf16 matmuls
 through a slow fallback (on an AVX2-only EPYC at about a hundredth of fp32's rate,
@@ -41,6 +42,19 @@ def training_step(model: torch.nn.Module, batch: int, length: int) -> Callable[[
         output = model(input_ids=ids, attention_mask=torch.ones_like(ids))
         output.logits.float().mean().backward()
         model.zero_grad(set_to_none=True)
+
+    return step
+
+
+def forward_step(model: torch.nn.Module, batch: int, length: int) -> Callable[[], None]:
+    """One forward pass without gradients on random tokens of the shape (sampling's prefill, the costlier part)."""
+    device = next(model.parameters()).device
+    ids = torch.randint(0, model.get_input_embeddings().num_embeddings, (batch, length),
+                        generator=torch.Generator().manual_seed(0)).to(device)
+
+    @torch.no_grad()
+    def step() -> None:
+        model(input_ids=ids, attention_mask=torch.ones_like(ids))
 
     return step
 
