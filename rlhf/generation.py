@@ -189,6 +189,8 @@ def with_precision(settings: SamplingSettings, setting: Optional[bool], stage: s
 
     from rlhf.models.precision import choose_bf16, forward_step
 
+    if setting is not None:  # nothing to measure, nor a model needed
+        return replace(settings, bf16=setting)
     bf16 = choose_bf16(setting, stage, model.device, lambda: forward_step(model, settings.batch_size, query_length), log)
     return replace(settings, bf16=bf16)
 

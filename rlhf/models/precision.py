@@ -5,8 +5,8 @@ forward and backward step; sampling (generation, evaluation) a forward pass.
 bf16 pays only where the hardware has it. A CPU without avx512_bf16 or AMX runs bf16 matmuls
 through a slow fallback (on an AVX2-only EPYC at about a hundredth of fp32's rate,
 bench/results/machine-2026-12-06.md), so there auto is fp32 and nothing is measured. Where the
-instructions (or a GPU's bf16 support) are there, the gain still depends on the stage: on one
-avx512_bf16 host, SFT steps took 0.59x the fp32 time and PPO updates 0.81x, but a reward step 1.18x.
+instructions (or a GPU's bf16 support) are there, the gain still depends on the stage: on an
+avx512_bf16 host bench/memory.py found SFT and PPO faster under bf16 autocast but a reward step slower.
 So each stage times a few steps of its own model at its own batch shape in both precisions (fp32
 weights, bf16 autocast, as training runs it) and keeps bf16 only for a clear win.
 The PPO arithmetic (log-probabilities, ratios, KL, advantages, losses) is fp32 either way.

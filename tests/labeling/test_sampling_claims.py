@@ -31,7 +31,8 @@ POLICY = "fake-policy"
 
 def sampling_config(url: str, tmp_path, batch_size: int = 2):
     return load_config(None, [("model.name", POLICY), ("output_dir", str(tmp_path)), ("name", "race"),
-                              ("generation.batch_size", batch_size), ("labeling.database_url", url)])
+                              ("generation.batch_size", batch_size), ("labeling.database_url", url),
+                              ("generation.bf16", False)])  # the model is a fake: no precision to measure
 
 
 def fake_queries(n: int) -> list[Query]:
