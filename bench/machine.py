@@ -12,9 +12,7 @@ once its peak has been measured here.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -24,23 +22,13 @@ MAX_MATMUL = 2048
 SLOW_MATMUL_S = 0.05  # stop growing the matrices once one product takes this long: a slow fallback stays quick
 
 
-def _sync(device: str) -> None:
-    import torch
-
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
 def _median_seconds(op, device: str, repeats: int) -> float:
     """Median wall time of op over repeats runs, after one warm-up run, the device synchronised around each."""
-    times = []
-    for _ in range(repeats + 1):
-        _sync(device)
-        start = time.perf_counter()
-        op()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+    import torch
+
+    from rlhf.models.precision import step_seconds
+
+    return step_seconds(op, torch.device(device), bf16=False, repeats=repeats)
 
 
 def _device() -> str:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,17 +51,14 @@ def time_steps(params: list, steps: int, **kwargs) -> tuple[float, list]:
     """Median seconds of one step (after a warm-up), and the weights it leaves."""
     import torch
 
+    from rlhf.models.precision import step_seconds
+
     params = [p.detach().clone().requires_grad_(True) for p in params]
     generator = torch.Generator().manual_seed(0)
     for p in params:
         p.grad = torch.randn(p.shape, generator=generator)
     optimizer = torch.optim.AdamW(params, lr=1e-5, eps=1e-5, **kwargs)
-    times = []
-    for _ in range(steps + 1):
-        start = time.perf_counter()
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:]), params
+    return step_seconds(optimizer.step, params[0].device, bf16=False, repeats=steps), params
 
 
 def run(args) -> dict:

@@ -65,26 +65,19 @@ def run_config(args, work: Path):
     return load_config(args.config, overrides)
 
 
-def median_seconds(op, repeats: int = 2) -> float:
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        op()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
-
-
 def sampling_seconds(config, queries: int) -> float:
     """Seconds per sample, at the config's sampling settings with 4 samples per query."""
     from rlhf.generation import generate, sampling_settings
     from rlhf.models.loading import load_model_for
+    from rlhf.models.precision import step_seconds
     from rlhf.tasks.queries import queries_for
 
     model, tokenizer = load_model_for(config, log=lambda m: None)
     batch = queries_for(config, tokenizer, "train", log=lambda m: None)[:queries]
     settings = sampling_settings(config)
     settings.num_samples, settings.batch_size = CANDIDATES, queries
-    return median_seconds(lambda: generate(model, tokenizer, batch, settings, progress=False)) / (len(batch) * CANDIDATES)
+    sample = lambda: generate(model, tokenizer, batch, settings, progress=False)
+    return step_seconds(sample, model.device, bf16=settings.bf16) / (len(batch) * CANDIDATES)
 
 
 def reward_step_seconds(config) -> float:
@@ -106,9 +99,8 @@ def reward_step_seconds(config) -> float:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
     for p in model.parameters():
         p.grad = torch.zeros_like(p)
-    update = median_seconds(optimizer.step)
     device = next(model.parameters()).device
-    return step_seconds(step, device, bf16=r.use_bf16(device.type == "cuda")) + update
+    return step_seconds(step, device, bf16=r.use_bf16(device.type == "cuda")) + step_seconds(optimizer.step, device, bf16=False)
 
 
 def ppo_update_seconds(args, config) -> dict:

@@ -20,7 +20,7 @@ from reward.normalize import normalize
 from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
 from rlhf.errors import RLHFError
 from rlhf.models.loading import on_gpu
-from rlhf.models.precision import choose_bf16, training_step
+from rlhf.models.precision import settle_training_precision
 from rlhf.models.training import linear_module_names
 from rlhf.run.checkpoints import last_complete_checkpoint
 from rlhf.run.files import replace_dir
@@ -144,9 +144,8 @@ def _train_all_weights(config, model, collator, train: list[dict], held_out: lis
     """The paper's way: every weight trained by the Trainer; returns held-out (rewards, chosen)."""
     checkpoints = config.layout.reward_checkpoints
     r, task = config.reward, config.task
-    shape = (r.batch_size * config.labeling.samples_per_query, task.query_length + task.response_length)
-    r.measured_bf16 = choose_bf16(r.bf16, "reward", next(model.parameters()).device,
-                                  lambda: training_step(model, *shape), log)
+    settle_training_precision(r, "reward", model, r.batch_size * config.labeling.samples_per_query,
+                              task.query_length + task.response_length, log)  # a step reads every candidate of a label
     trainer = BestOfNTrainer(model=model, args=training_arguments(config, checkpoints), train_dataset=ChoiceDataset(train),
                              eval_dataset=ChoiceDataset(held_out), data_collator=collator,
                              compute_metrics=compute_metrics, callbacks=callbacks)

@@ -34,9 +34,7 @@ def bf16_hardware(device: torch.device) -> bool:
 
 def training_step(model: torch.nn.Module, batch: int, length: int) -> Callable[[], None]:
     """One forward and backward pass of `model` on random tokens of the stage's shape (gradients dropped)."""
-    device = next(model.parameters()).device
-    vocab = model.get_input_embeddings().num_embeddings
-    ids = torch.randint(0, vocab, (batch, length), generator=torch.Generator().manual_seed(0)).to(device)
+    ids = _random_ids(model, batch, length)
 
     def step() -> None:
         output = model(input_ids=ids, attention_mask=torch.ones_like(ids))
@@ -48,15 +46,19 @@ def training_step(model: torch.nn.Module, batch: int, length: int) -> Callable[[
 
 def forward_step(model: torch.nn.Module, batch: int, length: int) -> Callable[[], None]:
     """One forward pass without gradients on random tokens of the shape (sampling's prefill, the costlier part)."""
-    device = next(model.parameters()).device
-    ids = torch.randint(0, model.get_input_embeddings().num_embeddings, (batch, length),
-                        generator=torch.Generator().manual_seed(0)).to(device)
+    ids = _random_ids(model, batch, length)
 
     @torch.no_grad()
     def step() -> None:
         model(input_ids=ids, attention_mask=torch.ones_like(ids))
 
     return step
+
+
+def _random_ids(model: torch.nn.Module, batch: int, length: int) -> torch.Tensor:
+    vocab = model.get_input_embeddings().num_embeddings
+    ids = torch.randint(0, vocab, (batch, length), generator=torch.Generator().manual_seed(0))
+    return ids.to(next(model.parameters()).device)
 
 
 def step_seconds(step: Callable[[], None], device: torch.device, bf16: bool, repeats: int = 2) -> float:
@@ -93,3 +95,9 @@ def choose_bf16(setting: Optional[bool], stage: str, device: torch.device, step:
         f"set {stage}.bf16 to choose)")
     return faster
 
+
+def settle_training_precision(options, stage: str, model: torch.nn.Module, batch: int, length: int, log=print) -> None:
+    """Resolve a training stage's `bf16` (its `TrainingOptions`) for `model`: `options.measured_bf16`
+    holds auto's choice, timed on a forward and backward step at (batch, length)."""
+    options.measured_bf16 = choose_bf16(options.bf16, stage, next(model.parameters()).device,
+                                        lambda: training_step(model, batch, length), log)

@@ -18,7 +18,7 @@ import torch
 from rlhf.config.training import checkpointing_arguments
 from rlhf.errors import RLHFError
 from rlhf.models.loading import on_gpu
-from rlhf.models.precision import choose_bf16, training_step
+from rlhf.models.precision import settle_training_precision
 from rlhf.models.training import enable_checkpointing
 from rlhf.policy.kl_control import controller_for
 from rlhf.policy.labeler_reward import LabelerReward
@@ -104,8 +104,7 @@ def build_trainer(config, log=print, callbacks=None) -> PaperPPOTrainer:
     p.check_runtime("policy", gpu)
     policy, tokenizer = load_initial_policy(config, log)
     policy = policy.float() if policy.dtype != torch.float32 else policy  # the optimizer keeps fp32 master weights
-    p.measured_bf16 = choose_bf16(p.bf16, "policy", policy.device,
-                                  lambda: training_step(policy, p.micro_batch, task.query_length + task.response_length), log)
+    settle_training_precision(p, "policy", policy, p.micro_batch, task.query_length + task.response_length, log)
     if p.mixed_precision(gpu) != "no":
         # TRL's PPOTrainer builds its Accelerator without a precision argument: it reads this.
         os.environ.setdefault("ACCELERATE_MIXED_PRECISION", p.mixed_precision(gpu))

@@ -43,7 +43,7 @@ def build_trainer(config, log=print, callbacks=None):
     from trl import SFTTrainer
 
     from rlhf.models.loading import load_model_for, on_gpu
-    from rlhf.models.precision import choose_bf16, training_step
+    from rlhf.models.precision import settle_training_precision
 
     datasets.disable_progress_bars()  # TRL's per-dataset preparation bars; training has its own
     s = config.sft
@@ -51,8 +51,7 @@ def build_trainer(config, log=print, callbacks=None):
     s.check_runtime("sft", gpu)
     model, tokenizer = load_model_for(config, log)
     model = model.float()  # the optimizer keeps fp32 master weights; mixed precision is autocast
-    length = config.task.query_length + config.task.response_length
-    s.measured_bf16 = choose_bf16(s.bf16, "sft", model.device, lambda: training_step(model, s.batch_size, length), log)
+    settle_training_precision(s, "sft", model, s.batch_size, config.task.query_length + config.task.response_length, log)
     train = sft_dataset(config, tokenizer, "train", s.max_examples, log=log)
     held_out = sft_dataset(config, tokenizer, "eval", log=log)
     kind = "summary tokens only" if config.task.reference_field else "every token"
