@@ -6,6 +6,8 @@ after; the samples are the base policy's own continuations of training queries.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import torch
 
 from reward.data import Choice, collate, encode_choice
@@ -15,16 +17,43 @@ from reward.trainer import batch_rewards
 @torch.no_grad()
 def rewards(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16,
             max_query: int = 512, max_response: int = 128) -> torch.Tensor:
-    """Normalised rewards for (query, response) texts, encoded as training encodes them."""
+    """Normalised rewards for (query, response) texts, encoded as training encodes them, in order.
+
+    Consecutive pairs with one query are scored as one label's samples, as training scores them:
+    the query runs once and its keys and values serve every response (`batch_features`). A batch
+    holds up to `batch_size` sequences, in whole groups.
+    """
     model.eval()
     device = next(model.parameters()).device
     out = []
-    for start in range(0, len(pairs), batch_size):
-        features = [encode_choice(tokenizer, Choice("", q, [r], 0), max_query, max_response)
-                    for q, r in pairs[start : start + batch_size]]
+    for batch_groups in _batches(_same_query_runs(pairs), batch_size):
+        features = [encode_choice(tokenizer, Choice("", query, responses, 0), max_query, max_response)
+                    for query, responses in batch_groups]
         batch = {k: v.to(device) for k, v in collate(features, tokenizer.pad_token_id).items()}
-        out.append(batch_rewards(model, batch).view(-1).float().cpu())
-    return torch.cat(out)
+        out.append(batch_rewards(model, batch).reshape(-1).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def _same_query_runs(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    runs: list[tuple[str, list[str]]] = []
+    for query, response in pairs:
+        if runs and runs[-1][0] == query:
+            runs[-1][1].append(response)
+        else:
+            runs.append((query, [response]))
+    return runs
+
+
+def _batches(runs: list[tuple[str, list[str]]], batch_size: int) -> Iterator[list[tuple[str, list[str]]]]:
+    """Consecutive runs of one size (a batch's labels all have n samples), about batch_size sequences each."""
+    batch: list[tuple[str, list[str]]] = []
+    for run in runs:
+        if batch and (len(run[1]) != len(batch[0][1]) or len(run[1]) * (len(batch) + 1) > batch_size):
+            yield batch
+            batch = []
+        batch.append(run)
+    if batch:
+        yield batch
 
 
 def raw_rewards(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 16) -> torch.Tensor:

@@ -6,6 +6,8 @@ Everything else - the linear decay to 0, checkpoints and `resume_from_checkpoint
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -48,15 +50,20 @@ def batch_features(model, inputs: dict) -> torch.Tensor:
     prefix_mask = inputs["prefix_mask"]
     prefix = trunk(input_ids=inputs["prefix_ids"], attention_mask=prefix_mask,
                    position_ids=(prefix_mask.cumsum(1) - 1).clamp(min=0), use_cache=True)
-    cache = prefix.past_key_values
+    cache = prefix.get("cache") if prefix.get("cache") is not None else prefix.past_key_values
     cache.batch_repeat_interleave(n)
     suffix_mask = inputs["suffix_mask"].view(b * n, suffix_length)
     start = prefix_mask.sum(1).repeat_interleave(n).unsqueeze(1)
     hidden = trunk(input_ids=inputs["suffix_ids"].view(b * n, suffix_length),
                    attention_mask=torch.cat([prefix_mask.repeat_interleave(n, dim=0), suffix_mask], dim=1),
-                   position_ids=start + (suffix_mask.cumsum(1) - 1).clamp(min=0), past_key_values=cache,
-                   use_cache=True).last_hidden_state
+                   position_ids=start + (suffix_mask.cumsum(1) - 1).clamp(min=0), use_cache=True,
+                   **{_cache_keyword(trunk): cache}).last_hidden_state
     return pool(model, hidden, suffix_mask, inputs["response_mask"].view(b * n, suffix_length)).view(b, n, -1)
+
+
+def _cache_keyword(trunk) -> str:
+    """transformers 5 renamed forward's `past_key_values` to `cache` (the old name warns, then goes)."""
+    return "cache" if "cache" in inspect.signature(trunk.forward).parameters else "past_key_values"
 
 
 class BestOfNTrainer(Trainer):

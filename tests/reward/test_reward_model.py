@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from reward.model import HEAD_FILE, NormalizedScore, build_reward_model, last_token_index, load_reward_model, save_reward_model, sequence_rewards
-from reward.normalize import normalize, raw_rewards
+from reward.normalize import normalize, raw_rewards, rewards
 from rlhf.errors import RLHFError
 from rlhf.models.tokenizer import load_tokenizer
 
@@ -57,6 +57,26 @@ def test_normalisation_gives_mean_0_std_1_on_its_samples(reward_model):
     normalize(model, tokenizer, pairs, batch_size=5)
     rewards = raw_rewards(model, tokenizer, pairs) * model.score.gain + model.score.bias
     assert rewards.mean().item() == pytest.approx(0.0, abs=1e-4) and rewards.std().item() == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_samples_of_one_query_read_it_once_and_score_as_when_alone(reward_model, pooling):
+    model, tokenizer = reward_model
+    model.score.pooling = pooling
+    pairs = [(f"Opening number {q} of the story", f" and then {q}-{i} {'happened' * (i + 1)}.")
+             for q in range(5) for i in range(3)] + [("A lone query", " with one response.")]
+    alone = torch.cat([rewards(model, tokenizer, [pair]) for pair in pairs])
+    rows = []
+    hook = model.base_model.register_forward_hook(lambda module, args, kwargs, out: rows.append(kwargs["input_ids"].shape[0]),
+                                                  with_kwargs=True)
+    try:
+        grouped = rewards(model, tokenizer, pairs, batch_size=7)
+    finally:
+        hook.remove()
+    assert torch.allclose(grouped, alone, atol=1e-5)
+    # 7 sequences a batch in whole groups of 3: [2 queries, their 6 responses] x 2, then the last
+    # query of 3 alone, then the lone query (1 response): each query passed once.
+    assert rows == [2, 6, 2, 6, 1, 3, 1, 1]
 
 
 def test_save_and_load_give_identical_rewards(reward_model, tmp_path):
