@@ -18,6 +18,7 @@ from transformers import GenerationConfig
 from rlhf.config import Config
 from rlhf.tasks.queries import Query
 from rlhf.tasks.truncation import truncate_responses, truncation_token_ids
+from rlhf.token_sampler import sampling_processors
 
 
 @dataclass
@@ -89,11 +90,10 @@ def sample_tokens(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, 
     """
     copies = settings.num_samples
     cache = query_cache(model, input_ids, attention_mask, copies) if copies > 1 else None
-    if cache is not None:
-        input_ids, attention_mask = input_ids.repeat_interleave(copies, 0), attention_mask.repeat_interleave(copies, 0)
-        copies = 1  # the rows are repeated already, in generate()'s order (each query's samples together)
-    output = _generate(model, input_ids, attention_mask, _generation_config(settings, pad_token_id, eos_token_id, copies),
-                       cache=cache)
+    # Each query's samples side by side; without a cache generate() reads every copy itself.
+    input_ids, attention_mask = input_ids.repeat_interleave(copies, 0), attention_mask.repeat_interleave(copies, 0)
+    output = _generate(model, input_ids, attention_mask, _generation_config(settings, pad_token_id, eos_token_id),
+                       settings, cache=cache)
     return _pad_to(output[:, input_ids.shape[1] :], settings.max_new_tokens, pad_token_id)
 
 
@@ -117,9 +117,9 @@ def sample_with_states(model, input_ids: torch.Tensor, attention_mask: torch.Ten
     steps: list[torch.Tensor] = []
     hook = model.get_output_embeddings().register_forward_pre_hook(lambda _, args: steps.append(args[0][:, -1]))
     try:
-        config = _generation_config(settings, pad_token_id, eos_token_id, 1)
+        config = _generation_config(settings, pad_token_id, eos_token_id)
         config.output_logits = config.return_dict_in_generate = True
-        output = _generate(model, input_ids, attention_mask, config)
+        output = _generate(model, input_ids, attention_mask, config, settings)
     finally:
         hook.remove()
     length = settings.max_new_tokens
@@ -143,27 +143,26 @@ def query_cache(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, co
     return cache
 
 
-def _generation_config(settings: SamplingSettings, pad_token_id: int, eos_token_id: Optional[int], copies: int):
+def _generation_config(settings: SamplingSettings, pad_token_id: int, eos_token_id: Optional[int]) -> GenerationConfig:
+    """Greedy over the scores `rlhf.token_sampler` leaves: its processors draw the samples."""
     return GenerationConfig(
-        do_sample=True,
-        temperature=settings.temperature,
-        top_k=settings.top_k,
-        top_p=settings.top_p,
+        do_sample=False,
         max_new_tokens=settings.max_new_tokens,
-        num_return_sequences=copies,
         pad_token_id=pad_token_id,
         eos_token_id=eos_token_id,
         suppress_tokens=[pad_token_id],
     )
 
 
-def _generate(model, input_ids, attention_mask, config: GenerationConfig, cache=None):
+def _generate(model, input_ids, attention_mask, config: GenerationConfig, settings: SamplingSettings, cache=None):
     # generate() fills unset fields from model.generation_config; a neutral one stops a checkpoint's
     # repetition penalty or n-gram ban from changing what the policy samples.
     saved, model.generation_config = model.generation_config, GenerationConfig()
     extra = {"cache": cache} if cache is not None else {}
+    processors = sampling_processors(settings.temperature, settings.top_k, settings.top_p)
     try:
-        return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config, **extra)
+        return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config,
+                              logits_processor=processors, **extra)
     finally:
         model.generation_config = saved
 

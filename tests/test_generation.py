@@ -78,7 +78,7 @@ def test_a_summary_loses_its_leading_blank_lines_but_keeps_its_tokens(model_and_
     assert story.text.startswith("\n\n")  # a continuation's new paragraph is the model's text
 
 
-def test_several_samples_read_each_query_once_and_draw_what_generate_draws(model_and_tokenizer):
+def test_several_samples_read_each_query_once_and_draw_what_every_copy_draws(model_and_tokenizer):
     import torch
 
     from rlhf.generation import _generate, _generation_config, _pad_to, query_cache, sample_tokens
@@ -96,8 +96,9 @@ def test_several_samples_read_each_query_once_and_draw_what_generate_draws(model
         once = sample_tokens(model, ids, mask, settings, pad, eos)
     finally:
         hook.remove()
-    torch.manual_seed(3)  # generate()'s own num_return_sequences reads every copy of each query
-    every_copy = _pad_to(_generate(model, ids, mask, _generation_config(settings, pad, eos, 4))[:, ids.shape[1]:], 10, pad)
+    torch.manual_seed(3)  # without the cache generate() reads every copy of each query
+    copies = ids.repeat_interleave(4, 0), mask.repeat_interleave(4, 0)
+    every_copy = _pad_to(_generate(model, *copies, _generation_config(settings, pad, eos), settings)[:, ids.shape[1]:], 10, pad)
     assert torch.equal(once, every_copy)
     assert reads[0] == (2, ids.shape[1] - 1) and all(rows == 8 and cols <= 1 for rows, cols in reads[1:])
     assert query_cache(model, ids[:, :1], mask[:, :1], 4) is None  # a one-token query has nothing to cache
