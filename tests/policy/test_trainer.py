@@ -39,7 +39,8 @@ def test_a_learnable_reward_rises_within_24_updates_and_kl_stays_finite(tmp_path
 
 
 def test_the_adaptive_beta_follows_the_measured_kl(tmp_path, tiny_llama, learnable):
-    config = ppo_config(tmp_path, tiny_llama, ("task.kl_target", 0.001), ("task.kl_horizon", 100),
+    target = 1e-5  # far below what a learning rate of 1e-3 moves the policy, so beta must rise
+    config = ppo_config(tmp_path, tiny_llama, ("task.kl_target", target), ("task.kl_horizon", 100),
                         ("policy.learning_rate", 1e-3), ("policy.total_episodes", 48))
     save_untrained_reward_model(config, tiny_llama)
     train_policy(config, log=lambda m: None)
@@ -47,8 +48,9 @@ def test_the_adaptive_beta_follows_the_measured_kl(tmp_path, tiny_llama, learnab
     beta = 0.15
     for h in history:  # the beta each update used, from the previous update's KL, by the paper's formula
         assert h["objective/beta"] == pytest.approx(beta, rel=1e-6)
-        beta *= 1 + min(max(h["objective/kl"] / 0.001 - 1, -0.2), 0.2) * 8 / 100
-    assert history[-1]["objective/beta"] > 0.15  # KL above the tiny target: beta went up
+        beta *= 1 + min(max(h["objective/kl"] / target - 1, -0.2), 0.2) * 8 / 100
+    # KL above the tiny target raised beta; an 8-rollout KL estimate may come out negative and lower it again.
+    assert max(h["objective/beta"] for h in history) > 0.15
 
 
 class StopAfter(TrainerCallback):
