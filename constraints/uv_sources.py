@@ -16,8 +16,9 @@ import sys
 # pip option -> uv flag; each but no-index may hold several whitespace-separated values.
 FLAGS = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links",
          "constraint": "--constraint", "no-index": "--no-index"}
-# Later scopes win, as in pip: site-wide, then the user's, then the virtualenv's, then the environment.
-SCOPES = ("global", "user", "site", ":env:")
+# `pip config list` shows the files already merged, by section; for `pip install` the [install]
+# section overrides [global], and PIP_* variables (shown as `:env:`) override both.
+SCOPES = ("global", "install", ":env:")
 
 
 def pip_settings(listing: str) -> dict[str, str]:

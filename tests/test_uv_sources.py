@@ -14,11 +14,13 @@ uv_sources = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(uv_sources)
 
 
-def test_later_scopes_win_and_lists_become_one_flag_per_value():
+def test_install_and_environment_settings_win_and_lists_become_one_flag_per_value():
     listing = "\n".join([
         "global.find-links='/opt/wheels'",
         ":env:.find-links='/srv/wheels /more/wheels'",
-        "user.index-url='https://mirror.example/simple'",
+        "global.index-url='https://pypi.org/simple'",
+        "install.index-url='https://mirror.example/simple'",
+        "download.index-url='https://other.example/simple'",  # another command's section: not install's
         "global.extra-index-url='file:///a/simple file:///b/simple'",
         "global.constraint='/etc/caps.txt'",
         "global.cert='/etc/ssl/cert.pem'",  # not a package source: left to uv's own settings
