@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.record import load as load_average  # noqa: E402 (the root must be on sys.path first)
 
 
 def parse_args(argv=None):
@@ -80,10 +83,10 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    before = os.getloadavg()
+    before = load_average()
     figures = run(args)
     print(f"install of {args.target} into a fresh venv, empty caches, median of {args.repeats}; load average before "
-          f"{' '.join(f'{v:.2f}' for v in before)}, after {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"{before}, after {load_average()}")
     for name, seconds in figures["seconds"].items():
         print(f"{name:20} {seconds:8.1f} s")
     pip_s, uv_s = figures["seconds"].values()

@@ -12,13 +12,14 @@ the table also prints the largest difference of the weights after the timed step
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The root on sys.path instead of bench/ (whose reward.py would shadow the `reward` package).
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from bench.record import load as load_average  # noqa: E402 (the root must be on sys.path first)
 
 VARIANTS = {"adamw_torch": {"foreach": True}, "adamw_torch_fused": {"fused": True}}
 
@@ -72,11 +73,11 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    before = os.getloadavg()
+    before = load_average()
     figures = run(args)
     print(f"AdamW step over {figures['parameters'] / 1e6:.1f}M weights of {Path(args.model).name}, "
-          f"median of {args.steps} steps each, one process; load average before {' '.join(f'{v:.2f}' for v in before)}, "
-          f"after {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"median of {args.steps} steps each, one process; load average before {before}, "
+          f"after {load_average()}")
     for name, seconds in figures["seconds"].items():
         print(f"  {name:<18} {seconds:.3f} s")
     print(f"  fused / per-tensor: {figures['ratio']:.2f}x the time; "

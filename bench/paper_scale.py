@@ -34,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from bench.record import load as load_average  # noqa: E402 (the root must be on sys.path first)
+
 DATA = Path(os.environ.get("RLHF_SHARED_DATA") or ROOT.parent / "shared" / "data")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 CANDIDATES = 4  # best-of-4, the paper's
@@ -152,7 +155,7 @@ def project(config, costs: dict) -> dict:
             "eval_samples": evaluation}
 
 
-def report(config, costs: dict, projection: dict, before: tuple) -> None:
+def report(config, costs: dict, projection: dict, before: str) -> None:
     from bench.machine import vector_extensions
 
     p = config.policy
@@ -161,8 +164,8 @@ def report(config, costs: dict, projection: dict, before: tuple) -> None:
     print(f"{Path(config.model.name).name}: {projection['labels']} labels, {p.total_episodes} PPO episodes in "
           f"{projection['updates']} updates of {p.batch_size} ({p.mini_batches} mini-batches x {p.ppo_epochs} epochs)")
     print(f"machine: {costs['ppo']['device']}, {os.cpu_count()} CPUs ({vector_extensions()}), "
-          f"{costs['ppo']['threads']} torch threads; load average before {' '.join(f'{v:.2f}' for v in before)}, "
-          f"after {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"{costs['ppo']['threads']} torch threads; load average before {before}, "
+          f"after {load_average()}")
     print(f"measured: {costs['sample_s']:.3f} s per sample; {costs['reward_step_s']:.2f} s per reward step of "
           f"{config.reward.batch_size} labels; {costs['ppo']['update_s']:.1f} s per PPO update of {costs['ppo']['batch']} "
           f"({costs['ppo']['optimizer_steps']} optimizer steps of {costs['ppo']['optimizer_step_s']:.3f} s)")
@@ -187,7 +190,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.quick:
         args.ppo_batch, args.ppo_updates, args.sample_queries = 8, 2, 2
-    before = os.getloadavg()
+    before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
         config = run_config(args, work)

@@ -13,7 +13,6 @@ length so both sample the same number of tokens).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The root on sys.path instead of bench/ (whose reward.py would shadow the `reward` package).
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from bench.record import load as load_average  # noqa: E402 (the root must be on sys.path first)
 
 
 def parse_args(argv=None):
@@ -102,12 +103,12 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    before = os.getloadavg()
+    before = load_average()
     figures = run(args)
     print(f"{Path(args.model).name}: {args.queries} queries x 4 samples ({figures['rows']} rows), "
           f"{args.query_length}+{args.new_tokens} tokens, vocabulary {figures['vocabulary']}; median of {args.repeats} "
-          f"runs each, alternating; load average before {' '.join(f'{v:.2f}' for v in before)}, "
-          f"after {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"runs each, alternating; load average before {before}, "
+          f"after {load_average()}")
     (old, new) = figures["draw"]
     print(f"{'':42} {'one draw, ms':>14} {'a batch, s':>12}")
     for name in figures["draw"]:
