@@ -6,8 +6,6 @@ Everything else - the linear decay to 0, checkpoints and `resume_from_checkpoint
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -15,6 +13,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from reward.data import full_sequences, label_length
 from reward.loss import best_of_n_accuracy, best_of_n_loss, calibration_error, implied_pair_accuracy
 from reward.model import backbone, pool, sequence_features
+from rlhf.models.kv_cache import cache_keyword, returned_cache
 
 
 class ChoiceDataset(torch.utils.data.Dataset):
@@ -50,20 +49,15 @@ def batch_features(model, inputs: dict) -> torch.Tensor:
     prefix_mask = inputs["prefix_mask"]
     prefix = trunk(input_ids=inputs["prefix_ids"], attention_mask=prefix_mask,
                    position_ids=(prefix_mask.cumsum(1) - 1).clamp(min=0), use_cache=True)
-    cache = prefix.get("cache") if prefix.get("cache") is not None else prefix.past_key_values
+    cache = returned_cache(prefix)
     cache.batch_repeat_interleave(n)
     suffix_mask = inputs["suffix_mask"].view(b * n, suffix_length)
     start = prefix_mask.sum(1).repeat_interleave(n).unsqueeze(1)
     hidden = trunk(input_ids=inputs["suffix_ids"].view(b * n, suffix_length),
                    attention_mask=torch.cat([prefix_mask.repeat_interleave(n, dim=0), suffix_mask], dim=1),
                    position_ids=start + (suffix_mask.cumsum(1) - 1).clamp(min=0), use_cache=True,
-                   **{_cache_keyword(trunk): cache}).last_hidden_state
+                   **{cache_keyword(trunk): cache}).last_hidden_state
     return pool(model, hidden, suffix_mask, inputs["response_mask"].view(b * n, suffix_length)).view(b, n, -1)
-
-
-def _cache_keyword(trunk) -> str:
-    """transformers 5 renamed forward's `past_key_values` to `cache` (the old name warns, then goes)."""
-    return "cache" if "cache" in inspect.signature(trunk.forward).parameters else "past_key_values"
 
 
 class BestOfNTrainer(Trainer):

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from transformers import GenerationConfig
 
 from rlhf.config import Config
+from rlhf.models.kv_cache import returned_cache
 from rlhf.tasks.queries import Query
 from rlhf.tasks.truncation import truncate_responses, truncation_token_ids
 from rlhf.token_sampler import sampling_processors
@@ -135,8 +136,7 @@ def query_cache(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, co
     positions = (attention_mask.long().cumsum(-1) - 1).masked_fill(attention_mask == 0, 1)  # as generate() counts them
     output = model(input_ids=input_ids[:, :-1], attention_mask=attention_mask[:, :-1], position_ids=positions[:, :-1],
                    use_cache=True, logits_to_keep=1)
-    cache = output.get("cache")  # transformers' name since 5.x; earlier ones return past_key_values
-    cache = output.get("past_key_values") if cache is None else cache
+    cache = returned_cache(output)
     if not hasattr(cache, "batch_repeat_interleave"):
         return None
     cache.batch_repeat_interleave(copies)
