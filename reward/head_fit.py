@@ -19,8 +19,11 @@ from reward.trainer import batch_features
 
 
 @torch.no_grad()
-def label_features(model, features: list[dict], collate, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def label_features(model, features: list[dict], collate, batch_size: int, bf16: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(labels, n, d) pooled features of each label's samples, and (labels,) chosen indices, in the order given.
+
+    With `bf16` the backbone runs under bf16 autocast; the features come back in fp32 either way, and
+    the head is fitted in fp32.
 
     The labels are run in order of length, so that a batch pads each label only to others of about its
     length (documents of 100 to 500 tokens padded to the batch's longest wasted half the columns); a
@@ -32,7 +35,8 @@ def label_features(model, features: list[dict], collate, batch_size: int) -> tup
     out, best = [], []
     for start in tqdm(range(0, len(order), batch_size), desc="reward features", unit="batch"):
         batch = {k: v.to(device) for k, v in collate([features[i] for i in order[start : start + batch_size]]).items()}
-        out.append(batch_features(model, batch).float().cpu())
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out.append(batch_features(model, batch).float().cpu())
         best.append(batch["best"].cpu())
     back = torch.empty(len(order), dtype=torch.long)
     back[torch.tensor(order, dtype=torch.long)] = torch.arange(len(order))

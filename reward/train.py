@@ -20,7 +20,7 @@ from reward.normalize import normalize
 from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
 from rlhf.errors import RLHFError
 from rlhf.models.loading import on_gpu
-from rlhf.models.precision import settle_training_precision
+from rlhf.models.precision import choose_bf16, forward_step, settle_training_precision
 from rlhf.models.training import linear_module_names
 from rlhf.run.checkpoints import last_complete_checkpoint
 from rlhf.run.files import replace_dir
@@ -161,11 +161,16 @@ def _train_all_weights(config, model, collator, train: list[dict], held_out: lis
 
 def _fit_head_alone(config, model, collator, train: list[dict], held_out: list[dict], callbacks, log):
     """The head fitted on the frozen backbone's features (seconds, no checkpoints needed)."""
+    r, task = config.reward, config.task
     head = model.score.linear
-    features, best = label_features(model, train, collator, config.reward.batch_size)
-    loss = fit_head(head, features, best, config.reward.head_l2)
+    # Only forward passes read the backbone here, so auto times a forward pass, not a training step.
+    bf16 = choose_bf16(r.bf16, "reward", next(model.parameters()).device,
+                       lambda: forward_step(model, r.batch_size * config.labeling.samples_per_query,
+                                            task.query_length + task.response_length), log)
+    features, best = label_features(model, train, collator, r.batch_size, bf16=bf16)
+    loss = fit_head(head, features, best, r.head_l2)
     log(f"reward head fitted on {len(train)} labels' frozen features: training loss {loss:.3f}")
-    held_features, held_best = label_features(model, held_out, collator, config.reward.batch_size)
+    held_features, held_best = label_features(model, held_out, collator, r.batch_size, bf16=bf16)
     with torch.no_grad():
         return model.score(held_features).squeeze(-1), held_best
 

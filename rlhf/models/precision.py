@@ -1,6 +1,7 @@
 """Which precision a stage runs in when its `bf16` option is unset (auto): bf16 where this machine
 runs the stage's own step faster in it, fp32 where not. Training stages (sft, reward, policy) time a
-forward and backward step; sampling (generation, evaluation) a forward pass.
+forward and backward step; sampling (generation, evaluation) and the frozen backbone's reward features
+(`reward.train_backbone: false`, whose backbone only runs forward) a forward pass.
 
 bf16 pays only where the hardware has it. A CPU without avx512_bf16 or AMX runs bf16 matmuls
 through a slow fallback (on an AVX2-only EPYC at about a hundredth of fp32's rate,

@@ -56,3 +56,28 @@ def test_label_features_come_back_in_the_order_given_whatever_order_they_run_in(
     alone = [label_features(model, [label], pad, batch_size=1) for label in labels]  # no padding at all
     assert best.tolist() == [label["best"] for label in labels]
     torch.testing.assert_close(batched, torch.cat([features for features, _ in alone]), rtol=1e-4, atol=1e-5)
+
+
+def test_label_features_under_bf16_run_the_backbone_in_bf16_and_come_back_in_fp32_close_to_fp32s(tiny_llama):
+    from functools import partial
+
+    from reward.data import collate
+    from reward.head_fit import label_features
+    from reward.model import build_reward_model
+    from rlhf.models.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_llama), padding_side="right")
+    model = build_reward_model(str(tiny_llama), tokenizer, pooling="mean")
+    generator = torch.Generator().manual_seed(1)
+    labels = [{"sequences": [torch.randint(5, 100, (9 + j,), generator=generator).tolist() for j in range(4)],
+               "best": i % 4, "query_length": 6} for i in range(5)]
+    dtypes = []
+    hook = model.model.layers[0].mlp.down_proj.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    pad = partial(collate, pad_id=tokenizer.pad_token_id)
+    full, _ = label_features(model, labels, pad, batch_size=2)
+    half, best = label_features(model, labels, pad, batch_size=2, bf16=True)
+    hook.remove()
+    assert set(dtypes[: len(dtypes) // 2]) == {torch.float32} and set(dtypes[len(dtypes) // 2 :]) == {torch.bfloat16}
+    assert half.dtype == torch.float32 and best.tolist() == [label["best"] for label in labels]
+    assert not torch.equal(half, full)
+    torch.testing.assert_close(half, full, rtol=0.05, atol=0.05)  # bf16 keeps 8 bits of mantissa

@@ -286,6 +286,28 @@ def test_a_head_fitted_on_a_frozen_cut_backbone_leaves_the_trunk_as_it_was(tmp_p
     assert normalised.std() > 0
 
 
+@pytest.mark.parametrize("setting, bf16_share, chosen", [(None, 0.5, True), (None, 0.99, False), (False, 0.5, False)])
+def test_the_frozen_backbones_features_take_the_precision_auto_measures_or_the_one_set(tmp_path, tiny_llama, monkeypatch,
+                                                                                      setting, bf16_share, chosen):
+    import reward.train
+    from rlhf.models import precision
+
+    monkeypatch.setattr(precision, "bf16_hardware", lambda device: True)
+    # The step runs (a forward pass of the reward model must work); its time is made up.
+    monkeypatch.setattr(precision, "step_seconds", lambda step, device, bf16: step() or (bf16_share if bf16 else 1.0))
+    precisions = []
+    real = reward.train.label_features
+    monkeypatch.setattr(reward.train, "label_features",
+                        lambda *a, bf16=False, **k: precisions.append(bf16) or real(*a, bf16=bf16, **k))
+    config = make_config(tmp_path, tiny_llama, ("reward.train_backbone", False), ("reward.pooling", "mean"),
+                         ("reward.bf16", setting))
+    messages = []
+    train_reward(config, small_store(config, n=12), log=messages.append)
+    assert precisions == [chosen, chosen]  # the training labels' features, then the held-out ones'
+    measured = [m for m in messages if m.startswith("reward: ")]
+    assert len(measured) == (setting is None) and all("auto: a step took" in m for m in measured)
+
+
 def test_more_backbone_layers_than_the_model_has_is_refused(tmp_path, tiny_llama):
     config = make_config(tmp_path, tiny_llama, ("reward.backbone_layers", 99))
     with pytest.raises(RLHFError, match="backbone_layers is 99, but .* has only 2 layers"):
