@@ -9,9 +9,11 @@ peak memory is its own; a run that fails is a row with its error:
   grad-accumulation   B/4 x 4 accumulation steps: the same effective batch (PPO: each mini-batch of
                       B rollouts split into 4 micro-batches, since its batch is rollouts per update)
   8bit-adam           optim adamw_8bit (bitsandbytes)
-  bf16                mixed precision (CPU autocast on a CPU: fast where it has bfloat16 units, slow where not)
+  bf16                mixed precision (CPU autocast on a CPU), only where the device has bf16 (a GPU that
+                      supports it, a CPU with avx512_bf16 or AMX): without, bf16 matmuls run at about a
+                      hundredth of fp32's rate (bench/results/machine-2026-12-06.md), hours per PPO update
   fp16                mixed precision with loss scaling, only on a GPU
-  combined            all of the above that apply (bf16 as the precision, on a CPU too)
+  combined            all of the above that apply (bf16 as the precision where the device has it)
 It prints peak memory (CPU: the process's maximum resident set, ~0.4 GiB of libraries included, so
 ratios understate savings; GPU: torch.cuda.max_memory_allocated) and seconds per step (the MEDIAN of
 --steps steps after one warm-up step; a policy step is one PPO update, rollout plus PPO epochs),
@@ -26,7 +28,8 @@ task, the one bench/ppo.py and bench/reward.py measure; TL;DR's 500 + 75 tokens 
           Austen queries scored by an untrained reward model (as bench/ppo.py)
 
     python bench/memory.py --quick                   # tiny random llama, about a minute on 2 cores
-    python bench/memory.py [--stages sft,reward,policy] [--steps 4] [--json rows.json]   # SmolLM2-135M
+    python bench/memory.py [--stages sft,reward,policy] [--options lora,grad-checkpointing] [--steps 4] [--json rows.json]
+                                                     # SmolLM2-135M; the baseline always runs
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ import logging  # noqa: E402
 logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # an optional CPU kernel package's import-time warning
 
 STAGES = ("sft", "reward", "policy")
+OPTIONS = ("grad-checkpointing", "lora", "grad-accumulation", "8bit-adam", "bf16", "fp16", "combined")
 BATCH = {"sft": 8, "reward": 8, "policy": 16}  # each stage's default batch size
 # Imported once by the fork server, so each child starts in a fraction of a second instead of ~6 s.
 PRELOAD = ["__main__", "torch", "transformers", "peft", "datasets", "trl", "rlhf.sft.train", "reward.train", "rlhf.policy.train"]
@@ -65,27 +69,34 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="Tiny random llama model: about a minute.")
     p.add_argument("--model", default="smollm2-135m", help="Base model (alias or directory); --quick replaces it.")
     p.add_argument("--stages", default=",".join(STAGES), help="Comma-separated stages: sft, reward, policy.")
+    p.add_argument("--options", default=",".join(OPTIONS),
+                   help="Comma-separated options to measure besides the baseline (those the device cannot run are left out).")
     p.add_argument("--steps", type=int, default=4, help="Measured steps per run, after one warm-up step.")
     p.add_argument("--json", help="Also save the rows to this JSON file.")
     args = p.parse_args(argv)
     args.stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     if unknown := set(args.stages) - set(STAGES):
         p.error(f"unknown stage(s) {', '.join(sorted(unknown))}: use {', '.join(STAGES)}")
+    args.options = [o.strip() for o in args.options.split(",") if o.strip()]
+    if unknown := set(args.options) - set(OPTIONS):
+        p.error(f"unknown option(s) {', '.join(sorted(unknown))}: use {', '.join(OPTIONS)}")
     return args
 
 
-def options(stage: str, on_gpu: bool) -> dict[str, dict]:
-    """Each option's settings of the stage; every one pinned (reward defaults to 4 accumulation steps, bf16 to on with a GPU)."""
+def options(stage: str, on_gpu: bool, bf16: bool, chosen=OPTIONS) -> dict[str, dict]:
+    """Each option's settings of the stage, the baseline and those `chosen` that the device runs (`bf16`: it has
+    bf16); every setting pinned (reward defaults to 4 accumulation steps, bf16 to auto)."""
     b = BATCH[stage]
     baseline = {"batch_size": b, "gradient_accumulation_steps": 1, "gradient_checkpointing": False, "lora_r": 0,
                 "optim": "adamw_torch", "bf16": False, "fp16": False}
     accumulate = {"gradient_accumulation_steps": 4} if stage == "policy" else {"batch_size": b // 4, "gradient_accumulation_steps": 4}
     alone = {"grad-checkpointing": {"gradient_checkpointing": True}, "lora": {"lora_r": 16}, "grad-accumulation": accumulate,
-             "8bit-adam": {"optim": "adamw_8bit"}, "bf16": {"bf16": True}}
+             "8bit-adam": {"optim": "adamw_8bit"}, **({"bf16": {"bf16": True}} if bf16 else {})}
     combined = {k: v for o in alone.values() for k, v in o.items()}
     if on_gpu:
         alone["fp16"] = {"fp16": True}
-    return {"baseline": baseline, **{name: {**baseline, **o} for name, o in alone.items()}, "combined": {**baseline, **combined}}
+    every = {**{name: {**baseline, **o} for name, o in alone.items()}, "combined": {**baseline, **combined}}
+    return {"baseline": baseline, **{name: settings for name, settings in every.items() if name in chosen}}
 
 
 def stage_config(job):
@@ -217,7 +228,13 @@ def run(ctx, function, job) -> dict:
     return row or {"error": f"the child process died (exit code {process.exitcode})"}
 
 
-def report(rows: list[dict], args, on_gpu: bool) -> None:
+def note(option: str, on_gpu: bool, bf16: bool) -> str:
+    if option == "combined" and not bf16:
+        return "fp32: this device has no bf16"
+    return "bf16 autocast on the CPU" if option in ("bf16", "combined") and not on_gpu else ""
+
+
+def report(rows: list[dict], args, on_gpu: bool, bf16: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -231,10 +248,13 @@ def report(rows: list[dict], args, on_gpu: bool) -> None:
         if "error" in r:
             table.add_row(r["stage"], r["option"], "-", "-", "-", "-", "-", r["error"])
             continue
-        note = "bf16 autocast on the CPU" if r["option"] in ("bf16", "combined") and not on_gpu else ""
+        note = r.get("note", "")
         table.add_row(r["stage"], r["option"], f"{r['peak_gib']:.2f}", ratio(r, "peak_gib"), f"{r['s_per_step']:.3f}",
                       ratio(r, "s_per_step"), f"{r['trainable']:,}", note)
     Console(width=160).print(table)
+    if not bf16:
+        print("bf16 left out: this CPU has no bf16 instructions (avx512_bf16 or AMX), and bf16 matmuls run at about a "
+              "hundredth of fp32's rate on it (bench/machine.py)")
     for r in rows:
         if "traceback" in r:
             print(f"\n{r['stage']} / {r['option']} failed:\n  " + "\n  ".join(r["traceback"]))
@@ -244,7 +264,10 @@ def main() -> None:
     args = parse_args()
     import torch
 
+    from rlhf.models.precision import bf16_hardware
+
     on_gpu = torch.cuda.is_available()
+    bf16 = bf16_hardware(torch.device("cuda" if on_gpu else "cpu"))
     ctx = multiprocessing.get_context("forkserver")
     if not on_gpu:  # on a GPU, bitsandbytes (imported by peft) probes CUDA, which a forked child cannot inherit
         ctx.set_forkserver_preload(PRELOAD)
@@ -256,11 +279,11 @@ def main() -> None:
         args.model = "tiny random llama" if args.quick else args.model
         rows = []
         for stage in args.stages:
-            for option, settings in options(stage, on_gpu).items():
-                rows.append({"stage": stage, "option": option, **run(ctx, measure, {
+            for option, settings in options(stage, on_gpu, bf16, args.options).items():
+                rows.append({"stage": stage, "option": option, "note": note(option, on_gpu, bf16), **run(ctx, measure, {
                     **job, "model": prepared["model"], "stage": stage, "option": option, "settings": settings})})
                 print(f"{stage:7} {option:19} {rows[-1].get('error') or str(rows[-1]['peak_gib'])[:4] + ' GiB'}", flush=True)
-    report(rows, args, on_gpu)
+    report(rows, args, on_gpu, bf16)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 
