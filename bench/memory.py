@@ -253,8 +253,8 @@ def report(rows: list[dict], args, on_gpu: bool, bf16: bool) -> None:
                       ratio(r, "s_per_step"), f"{r['trainable']:,}", note)
     Console(width=160).print(table)
     if not bf16:
-        print("bf16 left out: this CPU has no bf16 instructions (avx512_bf16 or AMX), and bf16 matmuls run at about a "
-              "hundredth of fp32's rate on it (bench/machine.py)")
+        print("bf16 left out: this device has no bf16 (a GPU without bf16 support, or a CPU without avx512_bf16 or AMX, "
+              "where bf16 matmuls run at about a hundredth of fp32's rate: bench/machine.py)")
     for r in rows:
         if "traceback" in r:
             print(f"\n{r['stage']} / {r['option']} failed:\n  " + "\n  ".join(r["traceback"]))
