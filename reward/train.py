@@ -20,7 +20,7 @@ from reward.normalize import normalize
 from reward.trainer import BestOfNTrainer, ChoiceDataset, choice_metrics, compute_metrics
 from rlhf.errors import RLHFError
 from rlhf.models.loading import on_gpu
-from rlhf.models.precision import choose_bf16, forward_step, settle_training_precision
+from rlhf.models.precision import forward_precision, settle_training_precision
 from rlhf.models.training import linear_module_names
 from rlhf.run.checkpoints import last_complete_checkpoint
 from rlhf.run.files import replace_dir
@@ -164,9 +164,8 @@ def _fit_head_alone(config, model, collator, train: list[dict], held_out: list[d
     r, task = config.reward, config.task
     head = model.score.linear
     # Only forward passes read the backbone here, so auto times a forward pass, not a training step.
-    bf16 = choose_bf16(r.bf16, "reward", next(model.parameters()).device,
-                       lambda: forward_step(model, r.batch_size * config.labeling.samples_per_query,
-                                            task.query_length + task.response_length), log)
+    bf16 = forward_precision(r.bf16, "reward", model, r.batch_size * config.labeling.samples_per_query,
+                             task.query_length + task.response_length, log)
     features, best = label_features(model, train, collator, r.batch_size, bf16=bf16)
     loss = fit_head(head, features, best, r.head_l2)
     log(f"reward head fitted on {len(train)} labels' frozen features: training loss {loss:.3f}")

@@ -186,12 +186,9 @@ def with_precision(settings: SamplingSettings, setting: Optional[bool], stage: s
     """`settings` with the precision `setting` names, or (unset) the one measured faster for this model."""
     from dataclasses import replace
 
-    from rlhf.models.precision import choose_bf16, forward_step
+    from rlhf.models.precision import forward_precision
 
-    if setting is not None:  # nothing to measure, nor a model needed
-        return replace(settings, bf16=setting)
-    bf16 = choose_bf16(setting, stage, model.device, lambda: forward_step(model, settings.batch_size, query_length), log)
-    return replace(settings, bf16=bf16)
+    return replace(settings, bf16=forward_precision(setting, stage, model, settings.batch_size, query_length, log))
 
 
 def sampling_settings(config: Config) -> SamplingSettings:

@@ -97,6 +97,15 @@ def choose_bf16(setting: Optional[bool], stage: str, device: torch.device, step:
     return faster
 
 
+def forward_precision(setting: Optional[bool], stage: str, model: torch.nn.Module, batch: int, length: int,
+                      log=print) -> bool:
+    """A forward-only stage's bf16 (sampling, a frozen backbone's features): `setting` when set (no model
+    needed), else auto's choice, timed on a forward pass at (batch, length)."""
+    if setting is not None:
+        return setting
+    return choose_bf16(None, stage, next(model.parameters()).device, lambda: forward_step(model, batch, length), log)
+
+
 def settle_training_precision(options, stage: str, model: torch.nn.Module, batch: int, length: int, log=print) -> None:
     """Resolve a training stage's `bf16` (its `TrainingOptions`) for `model`: `options.measured_bf16`
     holds auto's choice, timed on a forward and backward step at (batch, length)."""
