@@ -35,23 +35,28 @@ def test_the_penalty_shrinks_the_weights_and_the_bias_absorbs_the_mean():
     assert centred == pytest.approx(0.0, abs=1e-3)
 
 
-def test_label_features_come_back_in_the_order_given_whatever_order_they_run_in(tiny_llama):
+def mean_pooled_model(model_dir):
+    """A mean-pooled reward model on `model_dir` and the collate function for its labels."""
     from functools import partial
 
     from reward.data import collate
-    from reward.head_fit import label_features
     from reward.model import build_reward_model
     from rlhf.models.tokenizer import load_tokenizer
 
-    tokenizer = load_tokenizer(str(tiny_llama), padding_side="right")
-    model = build_reward_model(str(tiny_llama), tokenizer, pooling="mean")
+    tokenizer = load_tokenizer(str(model_dir), padding_side="right")
+    return build_reward_model(str(model_dir), tokenizer, pooling="mean"), partial(collate, pad_id=tokenizer.pad_token_id)
+
+
+def test_label_features_come_back_in_the_order_given_whatever_order_they_run_in(tiny_llama):
+    from reward.head_fit import label_features
+
+    model, pad = mean_pooled_model(tiny_llama)
     generator = torch.Generator().manual_seed(0)
     labels = []
     for i, query_length in enumerate([30, 3, 17, 9, 25, 5, 12]):  # lengths out of order, so batches are reordered
         query = torch.randint(5, 100, (query_length,), generator=generator).tolist()
         samples = [torch.randint(5, 100, (2 + (i + j) % 5,), generator=generator).tolist() for j in range(4)]
         labels.append({"sequences": [query + s for s in samples], "best": i % 4, "query_length": query_length})
-    pad = partial(collate, pad_id=tokenizer.pad_token_id)
     batched, best = label_features(model, labels, pad, batch_size=3)
     alone = [label_features(model, [label], pad, batch_size=1) for label in labels]  # no padding at all
     assert best.tolist() == [label["best"] for label in labels]
@@ -59,21 +64,14 @@ def test_label_features_come_back_in_the_order_given_whatever_order_they_run_in(
 
 
 def test_label_features_under_bf16_run_the_backbone_in_bf16_and_come_back_in_fp32_close_to_fp32s(tiny_llama):
-    from functools import partial
-
-    from reward.data import collate
     from reward.head_fit import label_features
-    from reward.model import build_reward_model
-    from rlhf.models.tokenizer import load_tokenizer
 
-    tokenizer = load_tokenizer(str(tiny_llama), padding_side="right")
-    model = build_reward_model(str(tiny_llama), tokenizer, pooling="mean")
+    model, pad = mean_pooled_model(tiny_llama)
     generator = torch.Generator().manual_seed(1)
     labels = [{"sequences": [torch.randint(5, 100, (9 + j,), generator=generator).tolist() for j in range(4)],
                "best": i % 4, "query_length": 6} for i in range(5)]
     dtypes = []
     hook = model.model.layers[0].mlp.down_proj.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
-    pad = partial(collate, pad_id=tokenizer.pad_token_id)
     full, _ = label_features(model, labels, pad, batch_size=2)
     half, best = label_features(model, labels, pad, batch_size=2, bf16=True)
     hook.remove()
